@@ -1,0 +1,1 @@
+//! Intercom Canvas Kit inbox app backed by a cached Salesforce query layer.
