@@ -1,1 +1,17 @@
 //! Intercom Canvas Kit inbox app backed by a cached Salesforce query layer.
+//!
+//! - [`canvas`]: the Canvas Kit protocol (components, requests, signatures)
+//! - [`salesforce`]: OAuth, REST client, SOQL builder, cache, person lookup
+//! - [`panels`]: pure rendering from records to canvases
+//! - [`sidebar`]: what one request shows (cache, fetch, fallbacks)
+//! - [`routes`]: the HTTP surface; [`app`]: wiring
+//! - [`config`]: settings from the environment; [`store`]: token storage
+
+pub mod app;
+pub mod canvas;
+pub mod config;
+pub mod panels;
+pub mod routes;
+pub mod salesforce;
+pub mod sidebar;
+pub mod store;

@@ -1,0 +1,72 @@
+//! Wiring: from a [`Config`] to a router with its Salesforce client, cache
+//! and sidebar. `main` and the tests both build the app through here.
+
+use std::sync::{Arc, Once};
+
+use axum::Router;
+
+use crate::config::{Config, SalesforceMode};
+use crate::routes::{self, AppState};
+use crate::salesforce::auth::{Credentials, TokenManager};
+use crate::salesforce::cache::QueryCache;
+use crate::salesforce::SalesforceClient;
+use crate::sidebar::Sidebar;
+use crate::store::{StoreError, TokenStore};
+
+pub struct App {
+    pub router: Router,
+    pub sidebar: Arc<Sidebar>,
+}
+
+impl App {
+    pub fn client(&self) -> &Arc<SalesforceClient> {
+        self.sidebar.client()
+    }
+}
+
+/// reqwest is built without a bundled crypto provider; install ring once.
+pub fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Builds the app for `config`, whose Salesforce settings must name an org
+/// (`main` swaps the sandbox in before calling this).
+pub fn build(config: &Config, store: TokenStore) -> Result<App, StoreError> {
+    install_crypto();
+    let SalesforceMode::Org(org) = &config.salesforce else {
+        panic!("app::build needs an org; start the sandbox first");
+    };
+    let http = reqwest::Client::builder()
+        .timeout(config.salesforce_timeout)
+        .connect_timeout(config.salesforce_timeout)
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("sf-inbox/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a reqwest client with a crypto provider builds");
+    let auth = TokenManager::new(
+        http.clone(),
+        Credentials {
+            login_url: org.login_url.clone(),
+            client_id: org.client_id.clone(),
+            client_secret: org.client_secret.clone(),
+            refresh_token: org.refresh_token.clone(),
+        },
+        store,
+    )?;
+    let client = SalesforceClient::new(
+        http,
+        auth,
+        config.api_version.clone(),
+        config.salesforce_timeout,
+    );
+    let cache = QueryCache::new(config.cache_ttl, config.cache_max_entries);
+    let sidebar = Arc::new(Sidebar::new(client, cache, config.workspace_id.clone()));
+    let router = routes::router(AppState {
+        intercom_secret: config.intercom_client_secret.clone(),
+        sidebar: sidebar.clone(),
+    });
+    Ok(App { router, sidebar })
+}

@@ -1,0 +1,300 @@
+//! Configuration from the environment.
+//!
+//! The variable names are part of the deployment contract (see README). A
+//! setting that is present but invalid stops start-up with a message naming
+//! it; a setting that is absent takes its default. With no Salesforce
+//! settings at all the app runs against the built-in sandbox org.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+/// A value that must never reach a log line or a `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{name} is required when {when}")]
+    Missing {
+        name: &'static str,
+        when: &'static str,
+    },
+}
+
+/// The Intercom signing secret the sandbox uses when none is configured.
+/// Printed at start-up so a developer can sign requests by hand.
+pub const SANDBOX_INTERCOM_SECRET: &str = "sandbox-intercom-client-secret";
+
+pub const DEFAULT_API_VERSION: &str = "67.0";
+
+#[derive(Debug, Clone)]
+pub enum SalesforceMode {
+    /// No Salesforce settings: start the built-in sandbox org and use it.
+    Sandbox,
+    /// A real org (or any server speaking its protocol).
+    Org(OrgSettings),
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgSettings {
+    pub login_url: Url,
+    /// `None` when the connected app is not set up yet: the sidebar says so.
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind_addr: SocketAddr,
+    pub intercom_client_secret: Secret,
+    pub salesforce: SalesforceMode,
+    pub api_version: String,
+    pub cache_ttl: Duration,
+    pub cache_max_entries: u64,
+    /// Deadline for one Salesforce operation, token refresh and retry included.
+    pub salesforce_timeout: Duration,
+    pub data_dir: PathBuf,
+    pub fixtures_dir: PathBuf,
+    /// When set, requests from any other Intercom workspace are refused.
+    pub workspace_id: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get`, so tests need not touch the process env.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        // An empty variable counts as unset: `FOO=` in a .env file means "no value".
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let bind_addr = parse_or(
+            "BIND_ADDR",
+            get("BIND_ADDR"),
+            "127.0.0.1:8080".parse().unwrap(),
+        )?;
+
+        let sf_keys = [
+            "SALESFORCE_LOGIN_URL",
+            "SALESFORCE_CLIENT_ID",
+            "SALESFORCE_CLIENT_SECRET",
+            "SALESFORCE_REFRESH_TOKEN",
+        ];
+        let sandbox = match get("SANDBOX").as_deref() {
+            None | Some("auto") => sf_keys.iter().all(|k| get(k).is_none()),
+            Some("on" | "true" | "1") => true,
+            Some("off" | "false" | "0") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "SANDBOX",
+                    reason: format!("expected auto, on or off, got {other:?}"),
+                })
+            }
+        };
+
+        let salesforce = if sandbox {
+            SalesforceMode::Sandbox
+        } else {
+            let login = get("SALESFORCE_LOGIN_URL")
+                .unwrap_or_else(|| "https://login.salesforce.com".to_string());
+            let login_url = Url::parse(&login).map_err(|e| ConfigError::Invalid {
+                name: "SALESFORCE_LOGIN_URL",
+                reason: e.to_string(),
+            })?;
+            if !matches!(login_url.scheme(), "https" | "http") || login_url.host().is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "SALESFORCE_LOGIN_URL",
+                    reason: "expected an https:// URL such as https://login.salesforce.com"
+                        .to_string(),
+                });
+            }
+            SalesforceMode::Org(OrgSettings {
+                login_url,
+                client_id: get("SALESFORCE_CLIENT_ID"),
+                client_secret: get("SALESFORCE_CLIENT_SECRET").map(Secret::new),
+                refresh_token: get("SALESFORCE_REFRESH_TOKEN").map(Secret::new),
+            })
+        };
+
+        let intercom_client_secret = match (get("INTERCOM_CLIENT_SECRET"), &salesforce) {
+            (Some(s), _) => Secret::new(s),
+            (None, SalesforceMode::Sandbox) => Secret::new(SANDBOX_INTERCOM_SECRET),
+            (None, SalesforceMode::Org(_)) => {
+                return Err(ConfigError::Missing {
+                    name: "INTERCOM_CLIENT_SECRET",
+                    when: "a Salesforce org is configured (it signs every Intercom request)",
+                })
+            }
+        };
+
+        let api_version = match get("SALESFORCE_API_VERSION") {
+            None => DEFAULT_API_VERSION.to_string(),
+            Some(v) => normalise_version(&v).ok_or_else(|| ConfigError::Invalid {
+                name: "SALESFORCE_API_VERSION",
+                reason: format!("expected a version such as 67.0, got {v:?}"),
+            })?,
+        };
+
+        let cache_ttl_secs: u64 = parse_or("CACHE_TTL_SECS", get("CACHE_TTL_SECS"), 120)?;
+        let cache_max_entries: u64 =
+            parse_or("CACHE_MAX_ENTRIES", get("CACHE_MAX_ENTRIES"), 10_000)?;
+        let timeout_ms: u64 =
+            parse_or("SALESFORCE_TIMEOUT_MS", get("SALESFORCE_TIMEOUT_MS"), 4_000)?;
+        if timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                name: "SALESFORCE_TIMEOUT_MS",
+                reason: "must be above 0".to_string(),
+            });
+        }
+
+        Ok(Config {
+            bind_addr,
+            intercom_client_secret,
+            salesforce,
+            api_version,
+            cache_ttl: Duration::from_secs(cache_ttl_secs),
+            cache_max_entries,
+            salesforce_timeout: Duration::from_millis(timeout_ms),
+            data_dir: get("DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
+            fixtures_dir: get("FIXTURES_DIR")
+                .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").into())
+                .into(),
+            workspace_id: get("INTERCOM_WORKSPACE_ID"),
+        })
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.salesforce, SalesforceMode::Sandbox)
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    name: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            reason: format!("{v:?}: {e}"),
+        }),
+    }
+}
+
+/// Accepts `67`, `67.0` and `v67.0`; returns `67.0`.
+fn normalise_version(v: &str) -> Option<String> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
+    let major: u32 = major.parse().ok()?;
+    let minor: u32 = minor.parse().ok()?;
+    (20..=99)
+        .contains(&major)
+        .then(|| format!("{major}.{minor}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn no_salesforce_settings_means_sandbox_with_defaults() {
+        let c = cfg(&[]).unwrap();
+        assert!(c.is_sandbox());
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.api_version, DEFAULT_API_VERSION);
+        assert_eq!(c.intercom_client_secret.expose(), SANDBOX_INTERCOM_SECRET);
+    }
+
+    #[test]
+    fn org_settings_require_the_intercom_secret() {
+        let err = cfg(&[("SALESFORCE_CLIENT_ID", "x")]).unwrap_err();
+        assert!(err.to_string().contains("INTERCOM_CLIENT_SECRET"));
+        let c = cfg(&[
+            ("SALESFORCE_CLIENT_ID", "x"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+            ("SALESFORCE_API_VERSION", "v62.0"),
+        ])
+        .unwrap();
+        assert_eq!(c.api_version, "62.0");
+        match c.salesforce {
+            SalesforceMode::Org(o) => {
+                assert_eq!(o.login_url.as_str(), "https://login.salesforce.com/");
+                assert!(o.refresh_token.is_none());
+            }
+            SalesforceMode::Sandbox => panic!("expected an org"),
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (k, v) in [
+            ("BIND_ADDR", "nope"),
+            ("CACHE_TTL_SECS", "-1"),
+            ("SALESFORCE_API_VERSION", "latest"),
+            ("SALESFORCE_TIMEOUT_MS", "0"),
+            ("SANDBOX", "maybe"),
+        ] {
+            let err = cfg(&[(k, v)]).unwrap_err();
+            assert!(err.to_string().starts_with(k), "{k}: {err}");
+        }
+        let err = cfg(&[
+            ("SALESFORCE_LOGIN_URL", "login.salesforce.com"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("SALESFORCE_LOGIN_URL"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = cfg(&[
+            ("SALESFORCE_CLIENT_SECRET", "hunter2"),
+            ("SALESFORCE_REFRESH_TOKEN", "5Aep861-refresh"),
+            ("INTERCOM_CLIENT_SECRET", "intercom-secret"),
+        ])
+        .unwrap();
+        let dbg = format!("{c:?}");
+        for s in ["hunter2", "5Aep861-refresh", "intercom-secret"] {
+            assert!(!dbg.contains(s), "{s} leaked into {dbg}");
+        }
+    }
+}

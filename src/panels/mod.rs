@@ -1,0 +1,30 @@
+//! Screens: pure functions from Salesforce records (and the time) to a
+//! canvas. No I/O happens here, so every screen is tested — and kept as a
+//! golden file under `canvases/` — without a server.
+
+pub mod format;
+mod profile;
+mod status;
+
+pub use profile::{profile_canvas, RenderCtx, View};
+pub use status::{error_canvas, no_email_canvas, workspace_refused_canvas};
+
+/// Component ids the submit handler dispatches on.
+pub mod ids {
+    pub const REFRESH: &str = "refresh";
+    pub const RETRY: &str = "retry";
+    pub const SHOW_CASES: &str = "show_cases";
+    pub const BACK: &str = "back";
+    pub const SHOW_OPPORTUNITY: &str = "show_opportunity";
+    /// The opportunity dropdown; its value arrives in `input_values`.
+    pub const OPPORTUNITY: &str = "opportunity";
+}
+
+/// `{instance}/lightning/r/{Type}/{Id}/view`: the Lightning record page
+/// (a My Domain instance URL redirects there).
+pub fn record_url(instance_url: &str, sobject: &str, id: &str) -> String {
+    format!(
+        "{}/lightning/r/{sobject}/{id}/view",
+        instance_url.trim_end_matches('/')
+    )
+}

@@ -1,0 +1,340 @@
+//! The Salesforce REST client: queries, composite requests, record writes
+//! and describes, each under one deadline, with one token refresh and retry
+//! on `INVALID_SESSION_ID`.
+//!
+//! It speaks to whatever `instance_url` the token answer names, so the same
+//! code serves a real org and the sandbox org.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::auth::{Session, TokenManager};
+use super::error::SalesforceError;
+use super::soql::Select;
+
+/// One page of a query answer, and the shape of a child subquery.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueryResult<T> {
+    #[serde(rename = "totalSize")]
+    pub total_size: u64,
+    pub done: bool,
+    #[serde(rename = "nextRecordsUrl", default)]
+    pub next_records_url: Option<String>,
+    pub records: Vec<T>,
+}
+
+/// A composite subrequest.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubRequest {
+    pub method: &'static str,
+    pub url: String,
+    #[serde(rename = "referenceId")]
+    pub reference_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubResponse {
+    #[serde(default)]
+    pub body: Value,
+    #[serde(rename = "httpStatusCode")]
+    pub status: u16,
+    #[serde(rename = "referenceId")]
+    pub reference_id: String,
+}
+
+#[derive(Deserialize)]
+struct CompositeResponse {
+    #[serde(rename = "compositeResponse")]
+    responses: Vec<SubResponse>,
+}
+
+#[derive(Deserialize)]
+struct CreateResponse {
+    id: String,
+    success: bool,
+    #[serde(default)]
+    errors: Vec<Value>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+pub struct SalesforceClient {
+    http: reqwest::Client,
+    auth: TokenManager,
+    api_version: String,
+    timeout: Duration,
+    /// REST round trips made (token calls excluded): benchmarks and tests
+    /// read it to prove what a render cost.
+    round_trips: AtomicU64,
+    /// Last `Sforce-Limit-Info: api-usage=used/max` seen.
+    api_usage: std::sync::Mutex<Option<(u64, u64)>>,
+}
+
+impl SalesforceClient {
+    pub fn new(
+        http: reqwest::Client,
+        auth: TokenManager,
+        api_version: String,
+        timeout: Duration,
+    ) -> Arc<SalesforceClient> {
+        Arc::new(SalesforceClient {
+            http,
+            auth,
+            api_version,
+            timeout,
+            round_trips: AtomicU64::new(0),
+            api_usage: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    pub fn api_usage(&self) -> Option<(u64, u64)> {
+        *self.api_usage.lock().unwrap()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn auth(&self) -> &TokenManager {
+        &self.auth
+    }
+
+    /// The current session (refreshing if needed), under the deadline.
+    pub async fn session(&self) -> Result<Arc<Session>, SalesforceError> {
+        self.deadline(self.auth.session()).await
+    }
+
+    /// `/services/data/vXX.X/<rest>`
+    pub fn data_path(&self, rest: &str) -> String {
+        format!("/services/data/v{}/{}", self.api_version, rest)
+    }
+
+    /// The URL path of a query, for a composite subrequest.
+    pub fn query_path(&self, soql: &Select) -> String {
+        let q: String = url::form_urlencoded::byte_serialize(soql.to_soql().as_bytes()).collect();
+        format!("{}?q={}", self.data_path("query"), q)
+    }
+
+    async fn deadline<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, SalesforceError>>,
+    ) -> Result<T, SalesforceError> {
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .unwrap_or(Err(SalesforceError::Timeout(self.timeout)))
+    }
+
+    /// One REST call: session, send, and on 401 one refresh and one retry.
+    /// A 401 means Salesforce did not process the request, so retrying even
+    /// a create is safe.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, SalesforceError> {
+        self.deadline(async {
+            let session = self.auth.session().await?;
+            let reply = self.send(&session, &method, path, body, headers).await?;
+            let reply = if reply.status == StatusCode::UNAUTHORIZED {
+                tracing::info!("Salesforce session expired; refreshing once");
+                let fresh = self.auth.refresh_after(&session).await?;
+                self.send(&fresh, &method, path, body, headers).await?
+            } else {
+                reply
+            };
+            if reply.status.is_success() || reply.status == StatusCode::NOT_MODIFIED {
+                Ok(reply)
+            } else if reply.status == StatusCode::UNAUTHORIZED {
+                Err(SalesforceError::Unavailable(
+                    "Salesforce refused a freshly refreshed session".to_string(),
+                ))
+            } else {
+                Err(SalesforceError::from_response(
+                    reply.status.as_u16(),
+                    &reply.body,
+                ))
+            }
+        })
+        .await
+    }
+
+    async fn send(
+        &self,
+        session: &Session,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, SalesforceError> {
+        let url = session
+            .instance_url
+            .join(path)
+            .map_err(|e| SalesforceError::Malformed(format!("bad path {path}: {e}")))?;
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(session.access_token.expose())
+            .header("Accept", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let resp = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                SalesforceError::Timeout(self.timeout)
+            } else {
+                SalesforceError::Unavailable(format!("could not reach Salesforce: {}", root(&e)))
+            }
+        })?;
+        if let Some(usage) = resp
+            .headers()
+            .get("sforce-limit-info")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_limit_info)
+        {
+            *self.api_usage.lock().unwrap() = Some(usage);
+            if usage.1 > 0 && usage.0 * 10 >= usage.1 * 9 {
+                tracing::warn!(
+                    used = usage.0,
+                    max = usage.1,
+                    "org is near its daily API limit"
+                );
+            }
+        }
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| {
+            SalesforceError::Unavailable(format!("reading Salesforce's answer: {}", root(&e)))
+        })?;
+        Ok(Reply { status, body })
+    }
+
+    /// Runs a query and follows `nextRecordsUrl` to the end.
+    pub async fn query<T: DeserializeOwned>(
+        &self,
+        soql: &Select,
+    ) -> Result<Vec<T>, SalesforceError> {
+        let mut path = self.query_path(soql);
+        let mut out = Vec::new();
+        loop {
+            let reply = self.call(Method::GET, &path, None, &[]).await?;
+            let page: QueryResult<T> = parse(&reply.body)?;
+            out.extend(page.records);
+            match (page.done, page.next_records_url) {
+                (false, Some(next)) => path = next,
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// One `/composite` round trip. Subrequests fail on their own; the
+    /// caller reads each status.
+    pub async fn composite(
+        &self,
+        requests: &[SubRequest],
+    ) -> Result<Vec<SubResponse>, SalesforceError> {
+        let body = serde_json::json!({"allOrNone": false, "compositeRequest": requests});
+        let reply = self
+            .call(Method::POST, &self.data_path("composite"), Some(&body), &[])
+            .await?;
+        let parsed: CompositeResponse = parse(&reply.body)?;
+        Ok(parsed.responses)
+    }
+
+    /// Creates a record; returns its id.
+    pub async fn create(
+        &self,
+        sobject: &str,
+        fields: &Value,
+        headers: &[(&str, &str)],
+    ) -> Result<String, SalesforceError> {
+        let path = self.data_path(&format!("sobjects/{sobject}/"));
+        let reply = self
+            .call(Method::POST, &path, Some(fields), headers)
+            .await?;
+        let created: CreateResponse = parse(&reply.body)?;
+        if !created.success {
+            return Err(SalesforceError::Malformed(format!(
+                "create answered success=false: {:?}",
+                created.errors
+            )));
+        }
+        Ok(created.id)
+    }
+
+    pub async fn update(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: &Value,
+        headers: &[(&str, &str)],
+    ) -> Result<(), SalesforceError> {
+        let path = self.data_path(&format!("sobjects/{sobject}/{id}"));
+        self.call(Method::PATCH, &path, Some(fields), headers)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn describe(&self, sobject: &str) -> Result<Value, SalesforceError> {
+        let path = self.data_path(&format!("sobjects/{sobject}/describe"));
+        let reply = self.call(Method::GET, &path, None, &[]).await?;
+        parse(&reply.body)
+    }
+}
+
+/// Parses a body, turning a shape mismatch into [`SalesforceError::Malformed`].
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, SalesforceError> {
+    serde_json::from_slice(body).map_err(|e| SalesforceError::Malformed(e.to_string()))
+}
+
+/// `api-usage=24/15000` → (24, 15000)
+pub fn parse_limit_info(v: &str) -> Option<(u64, u64)> {
+    let usage = v
+        .split(',')
+        .find_map(|p| p.trim().strip_prefix("api-usage="))?;
+    let (used, max) = usage.split_once('/')?;
+    Some((used.trim().parse().ok()?, max.trim().parse().ok()?))
+}
+
+fn root(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_limit_header() {
+        assert_eq!(parse_limit_info("api-usage=24/15000"), Some((24, 15000)));
+        assert_eq!(
+            parse_limit_info("per-app-api-usage=1/10(appName=x), api-usage=7/100"),
+            Some((7, 100))
+        );
+        assert_eq!(parse_limit_info("nonsense"), None);
+    }
+}

@@ -1,0 +1,712 @@
+//! Who this person is in Salesforce: the queries, and the matching rules.
+//!
+//! Everything a panel needs comes back from **one** `/composite` round trip
+//! of up to five queries: Contacts with that email (their Account by
+//! relationship fields, open Cases and opportunity contact roles as child
+//! subqueries), Leads with that email, the Contacts' Accounts with their
+//! open Opportunities (a semi-join, since a child subquery cannot hang off a
+//! parent path), Accounts named like the person's company, and, once per
+//! org, the org's default currency. Only a converted Lead whose Contact no
+//! longer carries the email costs a second round trip.
+//!
+//! Matching: an Intercom lead → the Salesforce Lead with that email (a
+//! converted one shows its Contact and Account); a user → the Contact, else
+//! a Lead; the company → the Contact's Account, else an Account of that name.
+
+use serde_json::Value;
+
+use super::client::{parse, QueryResult, SalesforceClient, SubRequest, SubResponse};
+use super::error::SalesforceError;
+use super::records::*;
+use super::soql::{select, Cond, Dir, Literal, Select};
+use crate::canvas::PersonRole;
+
+/// The most opportunities a dropdown can offer (Canvas Kit allows 10).
+pub const MAX_OPPORTUNITIES: usize = 10;
+
+/// What we know of the person from Intercom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonQuery {
+    pub role: PersonRole,
+    /// Lower-cased; Salesforce compares emails case-insensitively anyway,
+    /// and one cache entry should serve every spelling.
+    pub email: Option<String>,
+    pub companies: Vec<String>,
+}
+
+impl PersonQuery {
+    pub fn new(role: PersonRole, email: Option<&str>, companies: Vec<String>) -> Self {
+        let mut companies: Vec<String> = companies.into_iter().take(5).collect();
+        companies.sort_by_key(|c| c.to_lowercase());
+        companies.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        PersonQuery {
+            role,
+            email: email.map(|e| e.trim().to_lowercase()),
+            companies,
+        }
+    }
+
+    /// The cache identity of this lookup (org and workspace are added by
+    /// the cache key).
+    pub fn cache_identity(&self) -> String {
+        format!(
+            "profile|role={}|email={}|company={}",
+            match self.role {
+                PersonRole::User => "user",
+                PersonRole::Lead => "lead",
+            },
+            self.email.as_deref().unwrap_or(""),
+            self.companies.join("\u{1f}").to_lowercase()
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    Contact(Box<ContactProfile>),
+    Lead(LeadProfile),
+    Account(AccountProfile),
+    NotFound {
+        email: Option<String>,
+        companies: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactProfile {
+    pub contact: Contact,
+    pub account: Option<Account>,
+    /// Contact-role opportunities first, then the Account's open ones.
+    pub opportunities: Vec<Opportunity>,
+    pub open_cases: Vec<CaseSummary>,
+    pub open_case_count: u64,
+    /// Set when the person was found as a Lead that has been converted.
+    pub converted_from: Option<Lead>,
+    /// Other Contacts with the same email (shown as a hint).
+    pub other_matches: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadProfile {
+    pub lead: Lead,
+    pub other_matches: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountProfile {
+    pub account: Account,
+    pub opportunities: Vec<Opportunity>,
+}
+
+const CONTACT_FIELDS: &[&str] = &[
+    "Id",
+    "Name",
+    "Email",
+    "Title",
+    "Phone",
+    "Owner.Name",
+    "AccountId",
+    "Account.Name",
+    "Account.Website",
+    "Account.BillingCountry",
+    "Account.Owner.Name",
+];
+const LEAD_FIELDS: &[&str] = &[
+    "Id",
+    "Name",
+    "Email",
+    "Company",
+    "Status",
+    "Owner.Name",
+    "IsConverted",
+    "ConvertedContactId",
+    "ConvertedAccountId",
+];
+const ACCOUNT_FIELDS: &[&str] = &["Id", "Name", "Website", "BillingCountry", "Owner.Name"];
+
+fn contact_query(filter: Cond) -> Select {
+    select(CONTACT_FIELDS, "Contact")
+        .child(
+            select(
+                &["Id", "CaseNumber", "Subject", "Status", "Priority"],
+                "Cases",
+            )
+            .filter(Cond::eq("IsClosed", false))
+            .order_by("CreatedDate", Dir::Desc)
+            .limit(50),
+        )
+        .child(
+            select(
+                &[
+                    "Role",
+                    "IsPrimary",
+                    "OpportunityId",
+                    "Opportunity.Name",
+                    "Opportunity.StageName",
+                    "Opportunity.CloseDate",
+                    "Opportunity.Amount",
+                    "Opportunity.IsClosed",
+                    "Opportunity.Owner.Name",
+                ],
+                "OpportunityContactRoles",
+            )
+            .order_by("IsPrimary", Dir::Desc)
+            .limit(20),
+        )
+        .filter(filter)
+        .order_by("LastModifiedDate", Dir::Desc)
+        .limit(5)
+}
+
+fn account_query(filter: Cond) -> Select {
+    select(ACCOUNT_FIELDS, "Account")
+        .child(
+            select(
+                &[
+                    "Id",
+                    "Name",
+                    "StageName",
+                    "CloseDate",
+                    "Amount",
+                    "IsClosed",
+                    "Owner.Name",
+                ],
+                "Opportunities",
+            )
+            .filter(Cond::eq("IsClosed", false))
+            .order_by("CloseDate", Dir::Asc)
+            .limit(20),
+        )
+        .filter(filter)
+        .limit(5)
+}
+
+/// The composite subrequests for one lookup. `need_currency` adds the
+/// org's default currency (asked once per org, then remembered).
+pub fn plan(client: &SalesforceClient, q: &PersonQuery, need_currency: bool) -> Vec<SubRequest> {
+    let mut out = Vec::new();
+    let mut push = |id: &str, s: Select| {
+        out.push(SubRequest {
+            method: "GET",
+            url: client.query_path(&s),
+            reference_id: id.to_string(),
+            body: None,
+        })
+    };
+    if let Some(email) = &q.email {
+        push("contacts", contact_query(Cond::eq("Email", email.as_str())));
+        push(
+            "leads",
+            select(LEAD_FIELDS, "Lead")
+                .filter(Cond::eq("Email", email.as_str()))
+                .order_by("LastModifiedDate", Dir::Desc)
+                .limit(5),
+        );
+        push(
+            "contact_accounts",
+            account_query(Cond::InSelect(
+                "Id",
+                Box::new(
+                    select(&["AccountId"], "Contact").filter(Cond::eq("Email", email.as_str())),
+                ),
+            )),
+        );
+    }
+    if !q.companies.is_empty() {
+        push(
+            "company_accounts",
+            account_query(Cond::In(
+                "Name",
+                q.companies
+                    .iter()
+                    .map(|c| Literal::Str(c.clone()))
+                    .collect(),
+            )),
+        );
+    }
+    if need_currency {
+        push(
+            "organization",
+            select(&["Id", "DefaultCurrencyIsoCode"], "Organization").limit(1),
+        );
+    }
+    out
+}
+
+/// The answers of one composite round trip, by reference id.
+#[derive(Default)]
+struct Answers {
+    contacts: Vec<ContactRow>,
+    leads: Vec<LeadRow>,
+    contact_accounts: Vec<AccountRow>,
+    company_accounts: Vec<AccountRow>,
+    currency: Option<String>,
+}
+
+fn read_answers(responses: Vec<SubResponse>) -> Result<Answers, SalesforceError> {
+    let mut a = Answers::default();
+    for r in responses {
+        if !(200..300).contains(&r.status) {
+            let body = serde_json::to_vec(&r.body).unwrap_or_default();
+            return Err(SalesforceError::from_response(r.status, &body));
+        }
+        let body = serde_json::to_vec(&r.body).unwrap_or_default();
+        match r.reference_id.as_str() {
+            "contacts" => a.contacts = parse::<QueryResult<ContactRow>>(&body)?.records,
+            "leads" => a.leads = parse::<QueryResult<LeadRow>>(&body)?.records,
+            "contact_accounts" => {
+                a.contact_accounts = parse::<QueryResult<AccountRow>>(&body)?.records
+            }
+            "company_accounts" => {
+                a.company_accounts = parse::<QueryResult<AccountRow>>(&body)?.records
+            }
+            "organization" => {
+                a.currency = parse::<QueryResult<OrganizationRow>>(&body)?
+                    .records
+                    .into_iter()
+                    .next()
+                    .and_then(|o| o.default_currency_iso_code)
+            }
+            other => {
+                return Err(SalesforceError::Malformed(format!(
+                    "composite answered an unknown referenceId {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// What the matching rules decided, before any follow-up.
+enum Decision {
+    Done(Profile),
+    /// A converted Lead whose Contact did not come back by email.
+    FollowConversion(LeadRow),
+}
+
+fn build_contact(
+    row: ContactRow,
+    accounts: &[AccountRow],
+    company_accounts: &[AccountRow],
+    currency: &str,
+    converted_from: Option<Lead>,
+    other_matches: usize,
+) -> ContactProfile {
+    let (cases, case_count) = rows(row.cases);
+    let (roles, _) = rows(row.opportunity_contact_roles);
+    let mut opportunities: Vec<Opportunity> = roles
+        .into_iter()
+        .filter_map(|r| r.into_opportunity(currency))
+        .collect();
+    // Open role-linked deals before closed ones; stable keeps primary first.
+    opportunities.sort_by_key(|o| o.is_closed);
+
+    let account_row = row
+        .account_id
+        .as_ref()
+        .and_then(|id| accounts.iter().find(|a| &a.id == id))
+        .or_else(|| {
+            // No Account on the Contact: fall back to the company's.
+            row.account_id
+                .is_none()
+                .then(|| company_accounts.first())
+                .flatten()
+        })
+        .cloned();
+    let account = match account_row {
+        Some(a) => {
+            let (account, opps) = a.into_parts(currency);
+            for o in opps {
+                if !opportunities.iter().any(|x| x.id == o.id) {
+                    opportunities.push(o);
+                }
+            }
+            Some(account)
+        }
+        // The Account exists but the semi-join did not return it (sharing,
+        // or a missing row): show what the relationship fields carried.
+        None => match (row.account_id, row.account) {
+            (Some(id), Some(parent)) => Some(parent.into_account(id)),
+            _ => None,
+        },
+    };
+    opportunities.truncate(MAX_OPPORTUNITIES);
+
+    ContactProfile {
+        contact: Contact {
+            name: row.name.unwrap_or_else(|| "(no name)".to_string()),
+            id: row.id,
+            email: row.email,
+            title: row.title,
+            owner: row.owner.and_then(|o| o.name),
+        },
+        account,
+        opportunities,
+        open_cases: cases.into_iter().map(CaseRow::into_summary).collect(),
+        open_case_count: case_count,
+        converted_from,
+        other_matches,
+    }
+}
+
+fn decide(q: &PersonQuery, mut a: Answers, currency: &str) -> Decision {
+    let contact_count = a.contacts.len();
+    let (converted, open): (Vec<LeadRow>, Vec<LeadRow>) = std::mem::take(&mut a.leads)
+        .into_iter()
+        .partition(|l| l.is_converted.unwrap_or(false));
+
+    let lead_profile = |mut open: Vec<LeadRow>| {
+        let others = open.len() - 1;
+        Profile::Lead(LeadProfile {
+            lead: open.remove(0).into_lead(),
+            other_matches: others,
+        })
+    };
+
+    // A converted Lead resolves to its Contact when that came back by email.
+    let via_conversion = |a: &mut Answers, converted: &[LeadRow]| -> Option<Decision> {
+        let lead = converted.first()?;
+        let target = lead.converted_contact_id.as_deref()?;
+        match a.contacts.iter().position(|c| c.id == target) {
+            Some(i) => {
+                let row = a.contacts.remove(i);
+                Some(Decision::Done(Profile::Contact(Box::new(build_contact(
+                    row,
+                    &a.contact_accounts,
+                    &a.company_accounts,
+                    currency,
+                    Some(lead.clone().into_lead()),
+                    contact_count.saturating_sub(1),
+                )))))
+            }
+            None => Some(Decision::FollowConversion(lead.clone())),
+        }
+    };
+
+    let contact_profile = |a: &mut Answers| -> Option<Decision> {
+        if a.contacts.is_empty() {
+            return None;
+        }
+        let row = a.contacts.remove(0);
+        Some(Decision::Done(Profile::Contact(Box::new(build_contact(
+            row,
+            &a.contact_accounts,
+            &a.company_accounts,
+            currency,
+            None,
+            contact_count - 1,
+        )))))
+    };
+
+    let found = match q.role {
+        PersonRole::Lead => {
+            if !open.is_empty() {
+                Some(Decision::Done(lead_profile(open)))
+            } else {
+                via_conversion(&mut a, &converted).or_else(|| contact_profile(&mut a))
+            }
+        }
+        PersonRole::User => contact_profile(&mut a).or_else(|| {
+            if !open.is_empty() {
+                Some(Decision::Done(lead_profile(open)))
+            } else {
+                via_conversion(&mut a, &converted)
+            }
+        }),
+    };
+    if let Some(d) = found {
+        return d;
+    }
+    if let Some(acc) = a.company_accounts.into_iter().next() {
+        let (account, mut opportunities) = acc.into_parts(currency);
+        opportunities.truncate(MAX_OPPORTUNITIES);
+        return Decision::Done(Profile::Account(AccountProfile {
+            account,
+            opportunities,
+        }));
+    }
+    Decision::Done(Profile::NotFound {
+        email: q.email.clone(),
+        companies: q.companies.clone(),
+    })
+}
+
+/// Looks the person up: one composite round trip (two for a converted Lead
+/// whose Contact changed email). `currency` is the org default if known;
+/// the answer says what it learned.
+pub async fn fetch(
+    client: &SalesforceClient,
+    q: &PersonQuery,
+    currency: Option<String>,
+) -> Result<(Profile, String), SalesforceError> {
+    let requests = plan(client, q, currency.is_none());
+    if requests.is_empty() {
+        return Ok((
+            Profile::NotFound {
+                email: None,
+                companies: Vec::new(),
+            },
+            currency.unwrap_or_else(|| "USD".to_string()),
+        ));
+    }
+    let answers = read_answers(client.composite(&requests).await?)?;
+    let currency = currency
+        .or_else(|| answers.currency.clone())
+        .unwrap_or_else(|| "USD".to_string());
+    match decide(q, answers, &currency) {
+        Decision::Done(p) => Ok((p, currency)),
+        Decision::FollowConversion(lead) => {
+            let contact_id = lead.converted_contact_id.clone().unwrap_or_default();
+            let mut follow = vec![SubRequest {
+                method: "GET",
+                url: client.query_path(&contact_query(Cond::eq("Id", contact_id.as_str()))),
+                reference_id: "contacts".into(),
+                body: None,
+            }];
+            if let Some(acc) = &lead.converted_account_id {
+                follow.push(SubRequest {
+                    method: "GET",
+                    url: client.query_path(&account_query(Cond::eq("Id", acc.as_str()))),
+                    reference_id: "contact_accounts".into(),
+                    body: None,
+                });
+            }
+            let a = read_answers(client.composite(&follow).await?)?;
+            let lead_value = lead.clone().into_lead();
+            let profile = match a.contacts.into_iter().next() {
+                Some(row) => Profile::Contact(Box::new(build_contact(
+                    row,
+                    &a.contact_accounts,
+                    &[],
+                    &currency,
+                    Some(lead_value),
+                    0,
+                ))),
+                // The Contact is gone or hidden from the integration user:
+                // show the Lead, marked converted, rather than nothing.
+                None => Profile::Lead(LeadProfile {
+                    lead: lead_value,
+                    other_matches: 0,
+                }),
+            };
+            Ok((profile, currency))
+        }
+    }
+}
+
+/// Picks the opportunity to show: the requested one if it belongs to this
+/// profile (stored data is never trusted beyond that), else the first.
+pub fn pick_opportunity<'a>(
+    opps: &'a [Opportunity],
+    wanted: Option<&str>,
+) -> Option<&'a Opportunity> {
+    wanted
+        .and_then(|w| opps.iter().find(|o| o.id == w))
+        .or_else(|| opps.first())
+}
+
+/// Used by tests: a composite answer body as Salesforce sends it.
+pub fn composite_body_for_tests(parts: Vec<(&str, Value)>) -> Vec<SubResponse> {
+    parts
+        .into_iter()
+        .map(|(id, body)| SubResponse {
+            body,
+            status: 200,
+            reference_id: id.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn q(role: PersonRole) -> PersonQuery {
+        PersonQuery::new(role, Some("Hana@Globex.example"), vec!["Globex".into()])
+    }
+
+    fn empty() -> Value {
+        json!({"totalSize": 0, "done": true, "records": []})
+    }
+
+    fn one(rec: Value) -> Value {
+        json!({"totalSize": 1, "done": true, "records": [rec]})
+    }
+
+    fn lead(id: &str, converted: bool, contact: Option<&str>) -> Value {
+        json!({"attributes": {"type": "Lead"}, "Id": id, "Name": "L", "Email": "hana@globex.example",
+               "Company": "Globex", "Status": "Open", "Owner": {"attributes": {"type": "Name"}, "Name": "Maya"},
+               "IsConverted": converted, "ConvertedContactId": contact, "ConvertedAccountId": null})
+    }
+
+    fn contact(id: &str) -> Value {
+        json!({"attributes": {"type": "Contact"}, "Id": id, "Name": "Hana Okafor", "Email": "hana@globex.example",
+               "Owner": {"Name": "Dev"}, "AccountId": "001A", "Account": {"Name": "Globex"},
+               "Cases": null, "OpportunityContactRoles": {"totalSize": 1, "done": true, "records": [
+                   {"Role": "Decision Maker", "IsPrimary": true, "OpportunityId": "006R",
+                    "Opportunity": {"Name": "Renewal", "StageName": "Negotiation", "CloseDate": "2026-12-15",
+                                    "Amount": 1000.0, "IsClosed": false, "Owner": {"Name": "Maya"}}}]}})
+    }
+
+    fn account(id: &str, opp_ids: &[&str]) -> Value {
+        let opps: Vec<Value> = opp_ids
+            .iter()
+            .map(|o| json!({"Id": o, "Name": format!("Opp {o}"), "StageName": "Prospecting", "CloseDate": null,
+                            "Amount": null, "IsClosed": false, "Owner": null}))
+            .collect();
+        json!({"Id": id, "Name": "Globex", "Website": "https://www.globex.example", "BillingCountry": "US",
+               "Owner": {"Name": "Maya"},
+               "Opportunities": if opps.is_empty() { Value::Null } else { json!({"totalSize": opps.len(), "done": true, "records": opps}) }})
+    }
+
+    fn decide_with(role: PersonRole, parts: Vec<(&str, Value)>) -> Profile {
+        let a = read_answers(composite_body_for_tests(parts)).unwrap();
+        match decide(&q(role), a, "USD") {
+            Decision::Done(p) => p,
+            Decision::FollowConversion(_) => panic!("unexpected follow-up"),
+        }
+    }
+
+    #[test]
+    fn user_matches_contact_with_role_opportunities_first_then_account_opportunities() {
+        let p = decide_with(
+            PersonRole::User,
+            vec![
+                ("contacts", one(contact("003C"))),
+                ("leads", one(lead("00QL", false, None))),
+                ("contact_accounts", one(account("001A", &["006R", "006X"]))),
+                ("company_accounts", empty()),
+            ],
+        );
+        let Profile::Contact(c) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(c.contact.id, "003C");
+        let ids: Vec<_> = c.opportunities.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, vec!["006R", "006X"], "role first, no duplicate");
+        assert_eq!(c.opportunities[0].role.as_deref(), Some("Decision Maker"));
+        assert_eq!(c.open_case_count, 0, "a null Cases subquery means none");
+        assert_eq!(
+            c.account.unwrap().website.as_deref(),
+            Some("https://www.globex.example")
+        );
+    }
+
+    #[test]
+    fn lead_matches_open_lead_before_contact() {
+        let p = decide_with(
+            PersonRole::Lead,
+            vec![
+                ("contacts", one(contact("003C"))),
+                ("leads", one(lead("00QL", false, None))),
+            ],
+        );
+        assert!(
+            matches!(p, Profile::Lead(ref l) if l.lead.id == "00QL"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn converted_lead_shows_its_contact() {
+        let p = decide_with(
+            PersonRole::Lead,
+            vec![
+                ("contacts", one(contact("003C"))),
+                ("leads", one(lead("00QL", true, Some("003C")))),
+                ("contact_accounts", one(account("001A", &[]))),
+            ],
+        );
+        let Profile::Contact(c) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(c.converted_from.unwrap().id, "00QL");
+        assert_eq!(c.account.unwrap().id, "001A");
+    }
+
+    #[test]
+    fn converted_lead_with_moved_contact_needs_a_follow_up() {
+        let a = read_answers(composite_body_for_tests(vec![
+            ("contacts", empty()),
+            ("leads", one(lead("00QL", true, Some("003Z")))),
+        ]))
+        .unwrap();
+        assert!(matches!(
+            decide(&q(PersonRole::Lead), a, "USD"),
+            Decision::FollowConversion(_)
+        ));
+    }
+
+    #[test]
+    fn user_without_contact_falls_back_to_lead_then_company_account() {
+        let p = decide_with(
+            PersonRole::User,
+            vec![
+                ("contacts", empty()),
+                ("leads", one(lead("00QL", false, None))),
+            ],
+        );
+        assert!(matches!(p, Profile::Lead(_)));
+        let p = decide_with(
+            PersonRole::User,
+            vec![
+                ("contacts", empty()),
+                ("leads", empty()),
+                ("company_accounts", one(account("001S", &["0061", "0062"]))),
+            ],
+        );
+        let Profile::Account(a) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(a.opportunities.len(), 2);
+        let p = decide_with(
+            PersonRole::User,
+            vec![("contacts", empty()), ("leads", empty())],
+        );
+        assert!(matches!(p, Profile::NotFound { .. }));
+    }
+
+    #[test]
+    fn failed_subrequest_is_classified() {
+        let mut parts = composite_body_for_tests(vec![("contacts", empty())]);
+        parts[0].status = 400;
+        parts[0].body = json!([{"message": "No such column 'Foo'", "errorCode": "INVALID_FIELD"}]);
+        assert!(matches!(
+            read_answers(parts),
+            Err(SalesforceError::Rejected { status: 400, .. })
+        ));
+    }
+
+    #[test]
+    fn cache_identity_ignores_email_case_and_company_order() {
+        let a = PersonQuery::new(
+            PersonRole::User,
+            Some("A@B.c"),
+            vec!["X".into(), "y".into()],
+        );
+        let b = PersonQuery::new(
+            PersonRole::User,
+            Some("a@b.C "),
+            vec!["Y".into(), "x".into()],
+        );
+        assert_eq!(a.cache_identity(), b.cache_identity());
+    }
+
+    #[test]
+    fn pick_opportunity_ignores_foreign_ids() {
+        let opps = vec![OpportunityRow {
+            id: "006A".into(),
+            name: None,
+            stage_name: None,
+            close_date: None,
+            amount: None,
+            is_closed: None,
+            currency_iso_code: None,
+            owner: None,
+        }
+        .into_opportunity("USD")];
+        assert_eq!(pick_opportunity(&opps, Some("006EVIL")).unwrap().id, "006A");
+        assert!(pick_opportunity(&[], Some("006A")).is_none());
+    }
+}

@@ -1,0 +1,185 @@
+//! What the sidebar shows for one Canvas Kit request: who the person is,
+//! where their Salesforce data comes from (cache, Salesforce, or the last
+//! known answer), and which screen to draw. Always a canvas: every fault
+//! becomes a screen, never an HTTP error.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+
+use crate::canvas::{Canvas, CanvasRequest};
+use crate::panels::{self, ids, RenderCtx, View};
+use crate::salesforce::cache::{CacheKey, Cached, QueryCache};
+use crate::salesforce::lookup::{self, PersonQuery, Profile};
+use crate::salesforce::{SalesforceClient, SalesforceError};
+
+/// Where a render may take its data from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// Cache, else one shared fetch.
+    Cached,
+    /// Whatever we already have, however old (navigation inside a screen
+    /// must not cost a Salesforce call); fetch only when there is nothing.
+    Peek,
+    /// Skip the cache (the refresh and retry buttons).
+    Refetch,
+}
+
+pub struct Sidebar {
+    client: Arc<SalesforceClient>,
+    cache: QueryCache<Profile>,
+    /// The org's default currency, learned on the first lookup of each org.
+    currencies: Mutex<HashMap<String, String>>,
+    workspace_id: Option<String>,
+}
+
+impl Sidebar {
+    pub fn new(
+        client: Arc<SalesforceClient>,
+        cache: QueryCache<Profile>,
+        workspace_id: Option<String>,
+    ) -> Sidebar {
+        Sidebar {
+            client,
+            cache,
+            currencies: Mutex::new(HashMap::new()),
+            workspace_id,
+        }
+    }
+
+    pub fn client(&self) -> &Arc<SalesforceClient> {
+        &self.client
+    }
+
+    pub fn cache(&self) -> &QueryCache<Profile> {
+        &self.cache
+    }
+
+    pub async fn initialize(&self, req: &CanvasRequest) -> Canvas {
+        self.render(req, Source::Cached, View::Summary { opportunity: None })
+            .await
+    }
+
+    pub async fn submit(&self, req: &CanvasRequest) -> Canvas {
+        let stored_opportunity = req.stored_str(ids::OPPORTUNITY).map(str::to_string);
+        match req.component_id.as_deref().unwrap_or("") {
+            ids::REFRESH | ids::RETRY => {
+                self.render(
+                    req,
+                    Source::Refetch,
+                    View::Summary {
+                        opportunity: stored_opportunity,
+                    },
+                )
+                .await
+            }
+            ids::SHOW_CASES => self.render(req, Source::Peek, View::Cases).await,
+            ids::SHOW_OPPORTUNITY => {
+                let chosen = req
+                    .input_str(ids::OPPORTUNITY)
+                    .map(str::to_string)
+                    .or(stored_opportunity);
+                self.render(
+                    req,
+                    Source::Peek,
+                    View::Summary {
+                        opportunity: chosen,
+                    },
+                )
+                .await
+            }
+            // Back, and anything this version does not know: the summary.
+            _ => {
+                self.render(
+                    req,
+                    Source::Peek,
+                    View::Summary {
+                        opportunity: stored_opportunity,
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    async fn render(&self, req: &CanvasRequest, source: Source, view: View) -> Canvas {
+        let workspace = req.workspace_id.clone().unwrap_or_default();
+        if let Some(allowed) = &self.workspace_id {
+            if &workspace != allowed {
+                tracing::warn!(%workspace, "request from a workspace this app does not serve");
+                return panels::workspace_refused_canvas();
+            }
+        }
+        let Some(person) = req.person() else {
+            return panels::no_email_canvas();
+        };
+        let q = PersonQuery::new(person.role(), person.email(), person.company_names());
+        if q.email.is_none() && q.companies.is_empty() {
+            return panels::no_email_canvas();
+        }
+
+        let session = match self.client.session().await {
+            Ok(s) => s,
+            Err(e) => return panels::error_canvas(&e),
+        };
+        let key = CacheKey {
+            workspace,
+            org: session.org_id.clone(),
+            query: q.cache_identity(),
+        };
+        let fetch = self.fetch(&session.org_id, &q);
+        let result = match source {
+            Source::Cached => self.cache.get_or_fetch(&key, fetch).await,
+            Source::Refetch => self.cache.refetch(&key, fetch).await,
+            Source::Peek => match self.cache.peek(&key).await {
+                Some(snapshot) => Ok(Cached {
+                    snapshot,
+                    fetched: false,
+                }),
+                None => self.cache.get_or_fetch(&key, fetch).await,
+            },
+        };
+        let instance = session.instance_url.as_str().trim_end_matches('/');
+        match result {
+            Ok(c) => panels::profile_canvas(
+                &c.snapshot.value,
+                &view,
+                &RenderCtx {
+                    instance_url: instance,
+                    now: Utc::now(),
+                    fetched_at: c.snapshot.fetched_at,
+                    stale: None,
+                },
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "Salesforce lookup failed");
+                if err.allows_stale() {
+                    if let Some(s) = self.cache.last_known(&key).await {
+                        return panels::profile_canvas(
+                            &s.value,
+                            &view,
+                            &RenderCtx {
+                                instance_url: instance,
+                                now: Utc::now(),
+                                fetched_at: s.fetched_at,
+                                stale: Some(&err),
+                            },
+                        );
+                    }
+                }
+                panels::error_canvas(&err)
+            }
+        }
+    }
+
+    async fn fetch(&self, org: &str, q: &PersonQuery) -> Result<Profile, SalesforceError> {
+        let known = self.currencies.lock().unwrap().get(org).cloned();
+        let (profile, currency) = lookup::fetch(&self.client, q, known).await?;
+        self.currencies
+            .lock()
+            .unwrap()
+            .insert(org.to_string(), currency);
+        Ok(profile)
+    }
+}
