@@ -1,1 +1,124 @@
-fn main() {}
+//! `sf-inbox`: the server. With no Salesforce settings it starts the
+//! built-in sandbox org first and points the app at it, through the same
+//! client code a real org gets.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use sf_inbox::app;
+use sf_inbox::canvas::signature::sign_body;
+use sf_inbox::config::{Config, OrgSettings, SalesforceMode, Secret};
+use sf_inbox::sandbox::{self, FakeOrg};
+use sf_inbox::store::TokenStore;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "sf_inbox=info,tower_http=warn".into()),
+        )
+        .init();
+
+    let mut config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    // The sandbox org lives as long as the server.
+    let mut sandbox_org = None;
+    let store = if config.is_sandbox() {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let org = match FakeOrg::start(addr, &config.fixtures_dir).await {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!(
+                    "could not start the sandbox org from {}: {e}",
+                    config.fixtures_dir.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        config.salesforce = SalesforceMode::Org(OrgSettings {
+            login_url: org.url().parse().expect("sandbox URL parses"),
+            client_id: Some(sandbox::SANDBOX_CLIENT_ID.to_string()),
+            client_secret: Some(Secret::new(sandbox::SANDBOX_CLIENT_SECRET)),
+            refresh_token: Some(Secret::new(sandbox::SANDBOX_REFRESH_TOKEN)),
+        });
+        sandbox_org = Some(org);
+        // The sandbox is reseeded on every start: a stored token would be stale.
+        TokenStore::memory()
+    } else {
+        TokenStore::file(&config.data_dir)
+    };
+
+    let app = match app::build(&config, store) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("start-up failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.bind_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("BIND_ADDR {}: {e}", config.bind_addr);
+            return ExitCode::from(2);
+        }
+    };
+    let local = listener.local_addr().expect("bound socket has an address");
+    print_banner(&config, local, sandbox_org.as_ref());
+
+    let served = axum::serve(listener, app.router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    if let Some(org) = sandbox_org {
+        org.shutdown().await;
+    }
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
+    let base = format!("http://{local}");
+    println!("sf-inbox listening on {base}");
+    println!("  Canvas Kit initialize URL: {base}/canvas/initialize");
+    println!("  Canvas Kit submit URL:     {base}/canvas/submit");
+    println!("  Health:                    {base}/healthz");
+    let Some(org) = org else {
+        println!("  Salesforce: {}", login_of(config));
+        return;
+    };
+    let secret = config.intercom_client_secret.expose();
+    println!("  Salesforce: built-in sandbox org at {} (seeded from {})", org.url(), config.fixtures_dir.display());
+    println!("  Sandbox controls: {}/__sandbox/state (latency, faults, expired tokens, API limit)", org.url());
+    if secret == sf_inbox::config::SANDBOX_INTERCOM_SECRET {
+        println!("  Signing secret (INTERCOM_CLIENT_SECRET): {secret}");
+    } else {
+        println!("  Signing secret: the INTERCOM_CLIENT_SECRET you set");
+    }
+    let body = r#"{"workspace_id":"sandbox","admin":{"id":"1","email":"ruth@example.com"},"contact":{"role":"user","email":"hana@globex.example","companies":{"data":[{"name":"Globex Corporation"}]}},"conversation":{"id":"1"}}"#;
+    let sig = sign_body(secret.as_bytes(), body.as_bytes());
+    println!();
+    println!("Render a panel (Hana Okafor, a Contact with opportunities and open cases):");
+    println!(
+        "  curl -s {base}/canvas/initialize -H 'Content-Type: application/json' -H 'X-Body-Signature: {sig}' -d '{body}'"
+    );
+}
+
+fn login_of(config: &Config) -> String {
+    match &config.salesforce {
+        SalesforceMode::Org(o) => o.login_url.to_string(),
+        SalesforceMode::Sandbox => "sandbox".to_string(),
+    }
+}

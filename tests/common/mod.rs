@@ -1,0 +1,187 @@
+//! Test harness: the fake Salesforce org and the app, each on its own
+//! random loopback port, talking real HTTP.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sf_inbox::app::{self, App};
+use sf_inbox::canvas::signature::sign_body;
+use sf_inbox::config::Config;
+use sf_inbox::sandbox::{self, FakeOrg};
+use sf_inbox::sidebar::Sidebar;
+use sf_inbox::store::TokenStore;
+
+pub const SECRET: &str = "test-intercom-secret";
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub async fn start_org() -> FakeOrg {
+    FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures())
+        .await
+        .expect("fake org starts")
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub org: FakeOrg,
+    pub sidebar: Arc<Sidebar>,
+    pub http: reqwest::Client,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Settings pointing at `org`, plus overrides.
+pub fn config_for(org: &FakeOrg, overrides: &[(&str, &str)]) -> Config {
+    let mut env: HashMap<String, String> = [
+        ("SALESFORCE_LOGIN_URL", org.url()),
+        ("SALESFORCE_CLIENT_ID", sandbox::SANDBOX_CLIENT_ID.to_string()),
+        ("SALESFORCE_CLIENT_SECRET", sandbox::SANDBOX_CLIENT_SECRET.to_string()),
+        ("SALESFORCE_REFRESH_TOKEN", sandbox::SANDBOX_REFRESH_TOKEN.to_string()),
+        ("INTERCOM_CLIENT_SECRET", SECRET.to_string()),
+        ("SALESFORCE_TIMEOUT_MS", "2000".to_string()),
+        ("BIND_ADDR", "127.0.0.1:0".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in overrides {
+        if v.is_empty() {
+            env.remove(*k);
+        } else {
+            env.insert(k.to_string(), v.to_string());
+        }
+    }
+    Config::from_lookup(|k| env.get(k).cloned()).expect("test config is valid")
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(&[]).await
+}
+
+pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+    let org = start_org().await;
+    spawn_on(org, overrides, TokenStore::memory()).await
+}
+
+pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: TokenStore) -> TestApp {
+    let config = config_for(&org, overrides);
+    let App { router, sidebar } = app::build(&config, store).expect("app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    TestApp {
+        url: format!("http://{addr}"),
+        org,
+        sidebar,
+        http: reqwest::Client::new(),
+        server,
+    }
+}
+
+impl TestApp {
+    pub async fn post_signed(&self, path: &str, body: &Value) -> reqwest::Response {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let sig = sign_body(SECRET.as_bytes(), &bytes);
+        self.http
+            .post(format!("{}{}", self.url, path))
+            .header("content-type", "application/json")
+            .header("x-body-signature", sig)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts and returns the canvas, asserting Intercom got a 200.
+    pub async fn canvas(&self, path: &str, body: &Value) -> Value {
+        let resp = self.post_signed(path, body).await;
+        assert_eq!(resp.status(), 200, "Intercom must always get a 200 and a canvas");
+        let v: Value = resp.json().await.unwrap();
+        assert!(v["canvas"]["content"]["components"].is_array(), "{v}");
+        v
+    }
+
+    pub async fn initialize(&self, body: &Value) -> Value {
+        self.canvas("/canvas/initialize", body).await
+    }
+
+    pub async fn submit(&self, body: &Value) -> Value {
+        self.canvas("/canvas/submit", body).await
+    }
+}
+
+/// An initialize body for a person, in the documented shape.
+pub fn person(role: &str, email: Option<&str>, company: Option<&str>) -> Value {
+    let mut contact = json!({"type": "contact", "id": "ic-1", "role": role, "name": "Someone"});
+    if let Some(e) = email {
+        contact["email"] = json!(e);
+    }
+    if let Some(c) = company {
+        contact["companies"] = json!({"type": "list", "data": [{"type": "company", "id": "c1", "name": c}]});
+    }
+    json!({
+        "workspace_id": "ws-test", "workspace_region": "us",
+        "admin": {"type": "admin", "id": "814860", "name": "Ruth Teammate", "email": "ruth@example.com"},
+        "contact": contact,
+        "conversation": {"type": "conversation", "id": "4711", "state": "open", "admin_assignee_id": 814860}
+    })
+}
+
+/// A submit body: the same person, the clicked component, the canvas it
+/// came from (its `stored_data`), and the form values.
+pub fn submit_from(init: &Value, previous: &Value, component: &str, inputs: Value) -> Value {
+    let mut b = init.clone();
+    b["component_id"] = json!(component);
+    b["current_canvas"] = previous["canvas"].clone();
+    b["input_values"] = inputs;
+    b
+}
+
+/// Every text a teammate would read on the canvas, in order.
+pub fn texts(canvas: &Value) -> String {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for k in ["text", "label", "title", "subtitle", "tertiary_text", "field", "value"] {
+                    if let Some(Value::String(s)) = m.get(k) {
+                        out.push(s.clone());
+                    }
+                }
+                for (k, v) in m {
+                    if k != "stored_data" {
+                        walk(v, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&canvas["canvas"]["content"], &mut out);
+    out.join("\n")
+}
+
+pub fn component_ids(canvas: &Value) -> Vec<String> {
+    canvas["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+pub fn find_component<'a>(canvas: &'a Value, id: &str) -> Option<&'a Value> {
+    canvas["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+}

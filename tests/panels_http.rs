@@ -1,0 +1,366 @@
+//! The live panels over real HTTP: signed Canvas Kit requests to the app,
+//! the app talking to the fake org, assertions on the canvases and on the
+//! org's request log.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn healthz_answers() {
+    let app = spawn().await;
+    let r = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn signatures_are_checked_before_anything_else() {
+    let app = spawn().await;
+    let body = serde_json::to_vec(&person("user", Some("hana@globex.example"), None)).unwrap();
+    let post = |sig: Option<String>, body: Vec<u8>| {
+        let mut r = app
+            .http
+            .post(format!("{}/canvas/initialize", app.url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(s) = sig {
+            r = r.header("x-body-signature", s);
+        }
+        r.send()
+    };
+    assert_eq!(post(None, body.clone()).await.unwrap().status(), 401);
+    let wrong = sf_inbox::canvas::signature::sign_body(b"not-the-secret", &body);
+    assert_eq!(post(Some(wrong), body.clone()).await.unwrap().status(), 401);
+    assert_eq!(post(Some("zz-not-hex".into()), body.clone()).await.unwrap().status(), 401);
+    // Signed, but not JSON.
+    let junk = b"{not json".to_vec();
+    let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &junk);
+    assert_eq!(post(Some(sig), junk).await.unwrap().status(), 400);
+    // Too big: refused before it is read.
+    let huge = vec![b' '; 300 * 1024];
+    let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &huge);
+    assert_eq!(post(Some(sig), huge).await.unwrap().status(), 413);
+    // None of those reached Salesforce.
+    assert_eq!(app.org.api_calls(), 0);
+    assert_eq!(app.org.token_requests(), 0);
+    // And the right signature works.
+    let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &body);
+    assert_eq!(post(Some(sig), body).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn contact_panel_costs_one_round_trip_cold_and_none_warm() {
+    let app = spawn().await;
+    let init = person("user", Some("hana@globex.example"), Some("Globex Corporation"));
+    let canvas = app.initialize(&init).await;
+    let t = texts(&canvas);
+    for expected in [
+        "Hana Okafor",
+        "Hana@Globex.example",
+        "Dev Singh",
+        "3 open cases",
+        "Globex Corporation",
+        "globex.example",
+        "Maya Patel",
+        "United States",
+        "Opportunities (3)",
+        "Globex — Platform renewal 2027",
+        "Negotiation/Review",
+        "15 Dec 2026",
+        "$120,000.00",
+        "Open Contact in Salesforce",
+    ] {
+        assert!(t.contains(expected), "missing {expected:?} in\n{t}");
+    }
+    assert_eq!(app.org.api_calls(), 1, "cold render is one composite round trip");
+    let log = app.org.requests();
+    let data: Vec<_> = log.iter().filter(|r| r.path.starts_with("/services/data")).collect();
+    assert_eq!(data.len(), 1);
+    assert!(data[0].path.ends_with("/composite"), "{:?}", data[0]);
+
+    let dropdown = find_component(&canvas, "opportunity").expect("several opportunities → dropdown");
+    let options: Vec<_> = dropdown["options"].as_array().unwrap().iter().map(|o| o["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(options[0], "Globex — Platform renewal 2027", "contact-role opportunities first");
+    assert!(options.iter().any(|o| o == "Globex — Support add-on"), "then the account's open ones: {options:?}");
+    assert_eq!(options.len(), 3, "closed-won account opportunity is not listed: {options:?}");
+
+    // Warm: no Salesforce call at all.
+    let again = app.initialize(&init).await;
+    assert_eq!(texts(&again), t);
+    assert_eq!(app.org.api_calls(), 1);
+}
+
+#[tokio::test]
+async fn switching_opportunity_and_opening_cases_cost_no_call() {
+    let app = spawn().await;
+    let init = person("user", Some("hana@globex.example"), None);
+    let first = app.initialize(&init).await;
+    let calls = app.org.api_calls();
+    let dropdown = find_component(&first, "opportunity").unwrap();
+    let second_id = dropdown["options"][1]["id"].as_str().unwrap().to_string();
+    let second_name = dropdown["options"][1]["text"].as_str().unwrap().to_string();
+
+    let switched = app
+        .submit(&submit_from(&init, &first, "show_opportunity", json!({"opportunity": second_id})))
+        .await;
+    assert_eq!(find_component(&switched, "opportunity").unwrap()["value"], second_id);
+    assert_eq!(switched["canvas"]["stored_data"]["opportunity"], second_id);
+    assert!(texts(&switched).contains(&second_name));
+
+    let cases = app.submit(&submit_from(&init, &switched, "show_cases", json!({}))).await;
+    let items = cases["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "list")
+        .expect("a case list")["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 3);
+    assert!(items[0]["action"]["url"].as_str().unwrap().contains("/lightning/r/Case/500"));
+    let t = texts(&cases);
+    for s in ["New", "Working", "Escalated", "Priority: High"] {
+        assert!(t.contains(s), "missing {s} in {t}");
+    }
+
+    // Back keeps the chosen opportunity.
+    let back = app.submit(&submit_from(&init, &cases, "back", json!({}))).await;
+    assert!(find_component(&back, "opportunity").is_some());
+    assert_eq!(app.org.api_calls(), calls, "navigation is served from the cache");
+
+    // A forged opportunity id (not this person's) falls back to the first.
+    let forged = app
+        .submit(&submit_from(&init, &first, "show_opportunity", json!({"opportunity": "006000000000EVIL"})))
+        .await;
+    assert_eq!(find_component(&forged, "opportunity").unwrap()["value"], dropdown["options"][0]["id"]);
+
+    // Refresh bypasses the cache.
+    app.submit(&submit_from(&init, &first, "refresh", json!({}))).await;
+    assert_eq!(app.org.api_calls(), calls + 1);
+}
+
+#[tokio::test]
+async fn leads_converted_leads_accounts_and_strangers() {
+    let app = spawn().await;
+    let lead = app.initialize(&person("lead", Some("lena@initech.example"), None)).await;
+    let t = texts(&lead);
+    for s in ["Lena Fischer", "Salesforce Lead", "Initech", "Working - Contacted", "Maya Patel", "Open Lead in Salesforce"] {
+        assert!(t.contains(s), "lead: missing {s} in {t}");
+    }
+
+    let converted = app.initialize(&person("lead", Some("omar@umbrella.example"), None)).await;
+    let t = texts(&converted);
+    for s in ["Omar Haddad", "Salesforce Contact", "Converted from Lead", "Umbrella Health", "Germany"] {
+        assert!(t.contains(s), "converted: missing {s} in {t}");
+    }
+
+    let account = app
+        .initialize(&person("user", Some("tony@stark.example"), Some("Stark Industries")))
+        .await;
+    let t = texts(&account);
+    for s in ["Stark Industries", "stark.example", "Salesforce Account", "Opportunities (2)"] {
+        assert!(t.contains(s), "account: missing {s} in {t}");
+    }
+
+    let nobody = app.initialize(&person("user", Some("nobody@nowhere.example"), None)).await;
+    let t = texts(&nobody);
+    assert!(t.contains("Not in Salesforce") && t.contains("nobody@nowhere.example"), "{t}");
+
+    let calls = app.org.api_calls();
+    let no_email = app.initialize(&person("lead", None, None)).await;
+    assert!(texts(&no_email).contains("No email address"));
+    assert_eq!(app.org.api_calls(), calls, "nothing to look up, nothing asked");
+
+    let twins = app.initialize(&person("lead", Some("twins@dup.example"), None)).await;
+    assert!(texts(&twins).contains("1 more Lead shares") || texts(&twins).contains("1 more Lead share"), "{}", texts(&twins));
+}
+
+#[tokio::test]
+async fn emails_are_matched_case_insensitively_and_escaped() {
+    let app = spawn().await;
+    let upper = app.initialize(&person("user", Some("HANA@GLOBEX.EXAMPLE"), None)).await;
+    assert!(texts(&upper).contains("Hana Okafor"));
+
+    let quoted = app.initialize(&person("user", Some("o'brien@x.com"), None)).await;
+    assert!(texts(&quoted).contains("Siobhan O'Brien"), "{}", texts(&quoted));
+
+    for attack in ["x' OR Name != '", "x\\' OR Name != '", "x@y.z' OR Email != '"] {
+        let before = app.org.api_calls();
+        let c = app.initialize(&person("user", Some(&format!("{attack}@evil.example")), None)).await;
+        assert!(texts(&c).contains("Not in Salesforce"), "{attack}: {}", texts(&c));
+        assert_eq!(app.org.api_calls(), before + 1, "the query ran and matched nothing");
+    }
+    // The org saw the literal escaped, never an OR.
+    let soql: Vec<String> = app.org.requests().into_iter().flat_map(|r| r.soql).collect();
+    let contact_queries: Vec<_> = soql.iter().filter(|q| q.contains("FROM Contact WHERE Email")).collect();
+    assert!(contact_queries.iter().any(|q| q.contains(r"Email = 'x\' OR Name != \'@evil.example'")), "{contact_queries:#?}");
+    assert!(!soql.iter().any(|q| q.contains("OR Name")&& !q.contains(r"\' OR Name")), "unescaped injection reached the org");
+}
+
+#[tokio::test]
+async fn expired_access_token_is_refreshed_once_for_many_callers() {
+    let app = spawn().await;
+    app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    assert_eq!(app.org.token_requests(), 1);
+    app.org.switches().expire_access_tokens();
+
+    let mut tasks = Vec::new();
+    for email in ["lena@initech.example", "omar@umbrella.example", "priya@hooli.example", "solo@freelance.example"] {
+        let body = person("user", Some(email), None);
+        let url = app.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &bytes);
+            reqwest::Client::new()
+                .post(format!("{url}/canvas/initialize"))
+                .header("x-body-signature", sig)
+                .body(bytes)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        let c = t.await.unwrap();
+        assert!(!texts(&c).contains("Reconnect"), "{}", texts(&c));
+        assert!(!texts(&c).contains("isn't answering"), "{}", texts(&c));
+    }
+    assert_eq!(app.org.token_requests(), 2, "one shared refresh after expiry");
+}
+
+#[tokio::test]
+async fn revoked_refresh_token_shows_reconnect_without_a_retry_loop() {
+    let app = spawn().await;
+    app.org.switches().revoke_refresh_tokens();
+    let c = app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    assert!(texts(&c).contains("Reconnect Salesforce"), "{}", texts(&c));
+    assert!(component_ids(&c).iter().all(|id| id != "retry"), "no retry for a revoked token");
+    let again = app.initialize(&person("user", Some("lena@initech.example"), None)).await;
+    assert!(texts(&again).contains("Reconnect Salesforce"));
+    assert_eq!(app.org.token_requests(), 1, "a revoked token is not tried again and again");
+}
+
+#[tokio::test]
+async fn faults_become_canvases_with_retry() {
+    let app = spawn().await;
+    let init = person("user", Some("hana@globex.example"), None);
+
+    app.org.switches().set_api_limit(true);
+    let c = app.initialize(&init).await;
+    assert!(texts(&c).contains("API limit reached"), "{}", texts(&c));
+    app.org.switches().set_api_limit(false);
+
+    app.org.switches().fail_with(Some(503));
+    let c = app.initialize(&init).await;
+    assert!(texts(&c).contains("isn't answering"), "{}", texts(&c));
+    assert!(component_ids(&c).contains(&"retry".to_string()));
+    app.org.switches().fail_with(None);
+
+    app.org.switches().set_malformed(true);
+    let c = app.initialize(&init).await;
+    assert!(texts(&c).contains("could not read"), "{}", texts(&c));
+    app.org.switches().set_malformed(false);
+
+    // Retry after the fault clears shows the panel.
+    let ok = app.submit(&submit_from(&init, &c, "retry", json!({}))).await;
+    assert!(texts(&ok).contains("Hana Okafor"));
+}
+
+#[tokio::test]
+async fn slow_org_gives_a_canvas_within_the_deadline_or_the_last_known_data() {
+    let app = spawn_with(&[("SALESFORCE_TIMEOUT_MS", "300")]).await;
+    let init = person("user", Some("hana@globex.example"), None);
+    let first = app.initialize(&init).await;
+    assert!(texts(&first).contains("Hana Okafor"));
+
+    app.org.switches().set_latency(Duration::from_secs(3));
+    // Refresh while slow: the last known data, marked, with a retry.
+    let started = Instant::now();
+    let stale = app.submit(&submit_from(&init, &first, "refresh", json!({}))).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "answered at the deadline, not after the org");
+    let t = texts(&stale);
+    assert!(t.contains("Salesforce isn't answering (timed out)"), "{t}");
+    assert!(t.contains("Hana Okafor"), "{t}");
+    assert!(component_ids(&stale).contains(&"retry".to_string()));
+
+    // Someone never seen before: the timeout canvas.
+    let c = app.initialize(&person("user", Some("lena@initech.example"), None)).await;
+    assert!(texts(&c).contains("slow to answer"), "{}", texts(&c));
+}
+
+#[tokio::test]
+async fn concurrent_cold_renders_of_one_person_share_one_query() {
+    let app = spawn().await;
+    // Authenticate first so the burst measures queries, not the token.
+    app.initialize(&person("user", Some("priya@hooli.example"), None)).await;
+    let before = app.org.api_calls();
+    app.org.switches().set_latency(Duration::from_millis(100));
+    let init = person("user", Some("hana@globex.example"), None);
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let sidebar = app.sidebar.clone();
+        let req: sf_inbox::canvas::CanvasRequest = serde_json::from_value(init.clone()).unwrap();
+        tasks.push(tokio::spawn(async move { sidebar.initialize(&req).await }));
+    }
+    for t in tasks {
+        let c = serde_json::to_value(t.await.unwrap().into_response()).unwrap();
+        assert!(texts(&c).contains("Hana Okafor"));
+    }
+    assert_eq!(app.org.api_calls() - before, 1);
+}
+
+#[tokio::test]
+async fn workspaces_never_share_cache_entries() {
+    let app = spawn().await;
+    let mut a = person("user", Some("hana@globex.example"), None);
+    app.initialize(&a).await;
+    let calls = app.org.api_calls();
+    a["workspace_id"] = json!("another-workspace");
+    app.initialize(&a).await;
+    assert_eq!(app.org.api_calls(), calls + 1, "another workspace fetches its own");
+}
+
+#[tokio::test]
+async fn a_configured_workspace_refuses_others() {
+    let app = spawn_with(&[("INTERCOM_WORKSPACE_ID", "ws-test")]).await;
+    let mut a = person("user", Some("hana@globex.example"), None);
+    assert!(texts(&app.initialize(&a).await).contains("Hana Okafor"));
+    a["workspace_id"] = json!("intruder");
+    let c = app.initialize(&a).await;
+    assert!(texts(&c).contains("Not available in this workspace"));
+}
+
+#[tokio::test]
+async fn missing_connected_app_settings_say_not_connected() {
+    let app = spawn_with(&[("SALESFORCE_CLIENT_ID", ""), ("SALESFORCE_CLIENT_SECRET", "")]).await;
+    let c = app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    assert!(texts(&c).contains("Salesforce isn't connected"), "{}", texts(&c));
+    assert_eq!(app.org.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn rotated_refresh_token_is_stored_and_wins_on_restart() {
+    let dir = std::env::temp_dir().join(format!("sf-inbox-rotation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let org = start_org().await;
+    org.switches().set_rotation(true);
+    let app = spawn_on(org, &[], sf_inbox::store::TokenStore::file(&dir)).await;
+    app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    let stored = std::fs::read_to_string(dir.join("salesforce-token.json")).unwrap();
+    assert!(!stored.contains(sf_inbox::sandbox::SANDBOX_REFRESH_TOKEN), "the rotated token replaced the configured one");
+
+    // "Restart": a new app on the same org and data dir. Reusing the
+    // configured (already rotated) token would revoke the connection.
+    app.server.abort();
+    let again = spawn_on(app.org, &[], sf_inbox::store::TokenStore::file(&dir)).await;
+    let c = again.initialize(&person("user", Some("lena@initech.example"), None)).await;
+    assert!(texts(&c).contains("Lena Fischer"), "{}", texts(&c));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
