@@ -841,3 +841,61 @@ async fn request_log_and_control_api() {
     assert!(page.contains("Hana Okafor"));
     org.shutdown().await;
 }
+
+#[tokio::test]
+async fn composite_all_or_none_rolls_back() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let leads_before = org.records("Lead").len();
+    let body = json!({
+        "allOrNone": true,
+        "compositeRequest": [
+            {"method":"POST","url": format!("/services/data/{V}/sobjects/Lead/"),"referenceId":"lead","body":{"LastName":"Roll","Company":"Back"}},
+            {"method":"POST","url": format!("/services/data/{V}/sobjects/Task/"),"referenceId":"task","body":{"Subject":"Call","WhoId":"@{lead.id}","TaskSubtype":"Whenever"}}
+        ]
+    });
+    let out: Value = client()
+        .post(format!("{}/services/data/{V}/composite", org.url()))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = out["compositeResponse"].as_array().unwrap();
+    assert_eq!(items[0]["httpStatusCode"], 400);
+    assert_eq!(items[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(items[1]["httpStatusCode"], 400);
+    assert_eq!(
+        items[1]["body"][0]["errorCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(org.records("Lead").len(), leads_before);
+
+    // Without allOrNone the lead stays and the reference resolves into the task.
+    let mut body = body;
+    body["allOrNone"] = json!(false);
+    body["compositeRequest"][1]["body"]["TaskSubtype"] = json!("Call");
+    let out: Value = client()
+        .post(format!("{}/services/data/{V}/composite", org.url()))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = out["compositeResponse"].as_array().unwrap();
+    assert_eq!(items[0]["httpStatusCode"], 201, "{out}");
+    assert_eq!(items[1]["httpStatusCode"], 201, "{out}");
+    let lead_id = items[0]["body"]["id"].as_str().unwrap();
+    let task = org
+        .records("Task")
+        .into_iter()
+        .find(|t| t["Id"] == items[1]["body"]["id"])
+        .unwrap();
+    assert_eq!(task["WhoId"], lead_id);
+}
