@@ -6,6 +6,7 @@
 //! - [`sidebar`]: what one request shows (cache, fetch, fallbacks)
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
 //! - [`config`]: settings from the environment; [`store`]: token storage
+//! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
 
 pub mod app;
 pub mod canvas;
@@ -13,5 +14,6 @@ pub mod config;
 pub mod panels;
 pub mod routes;
 pub mod salesforce;
+pub mod sandbox;
 pub mod sidebar;
 pub mod store;

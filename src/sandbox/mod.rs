@@ -1,0 +1,263 @@
+//! A fake Salesforce org speaking the real REST wire protocol on a loopback port.
+//!
+//! It is the app's built-in sandbox when no Salesforce account is configured, and the target of
+//! integration tests. Everything a client can observe (token rotation rules, error bodies, query
+//! shapes, paging, composite, limit headers) follows real Salesforce, so that client code that
+//! works here works against a real org; switches inject the failures a real org produces.
+
+mod auth;
+pub mod error;
+pub mod json;
+pub mod schema;
+mod server;
+pub mod soql;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use error::SfError;
+
+pub const SANDBOX_CLIENT_ID: &str = "sandbox-client-id";
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
+pub const SANDBOX_REFRESH_TOKEN: &str = "sandbox-refresh-token";
+/// 18-character id of the sandbox org.
+pub const SANDBOX_ORG_ID: &str = "00D5e000000SbxAEAS";
+
+/// Default query batch size, as in Salesforce.
+pub const DEFAULT_PAGE_SIZE: usize = 2000;
+
+/// One request the fake org answered (control endpoints excluded).
+#[derive(Clone, Debug, Serialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    /// Every SOQL string this request ran (composite subrequests included), decoded.
+    pub soql: Vec<String>,
+    pub status: u16,
+    /// For a composite request, the number of subrequests; otherwise 0.
+    pub subrequests: usize,
+}
+
+/// Current switch values.
+#[derive(Clone, Debug, Serialize)]
+pub struct SwitchState {
+    pub latency_ms: u64,
+    pub fail_status: Option<u16>,
+    pub malformed: bool,
+    pub api_limit: bool,
+    pub rotation: bool,
+    pub page_size: usize,
+}
+
+impl Default for SwitchState {
+    fn default() -> Self {
+        SwitchState {
+            latency_ms: 0,
+            fail_status: None,
+            malformed: false,
+            api_limit: false,
+            rotation: true,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// Token actions a switch handle can trigger (shared with the server).
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<SwitchState>,
+    tokens: Mutex<auth::Tokens>,
+}
+
+/// Fault-injection switches; a cheap, cloneable handle onto the running org.
+#[derive(Clone)]
+pub struct Switches {
+    shared: Arc<Shared>,
+}
+
+impl Switches {
+    fn update(&self, f: impl FnOnce(&mut SwitchState)) {
+        f(&mut self.shared.state.lock().expect("switch lock"));
+    }
+
+    /// Current values.
+    pub fn state(&self) -> SwitchState {
+        self.shared.state.lock().expect("switch lock").clone()
+    }
+
+    /// Delay before answering every `/services/**` request (token endpoint too).
+    pub fn set_latency(&self, d: Duration) {
+        self.update(|s| s.latency_ms = d.as_millis() as u64);
+    }
+
+    /// `Some(500|502|503|...)`: every `/services/data` call fails with that status; `None` clears.
+    pub fn fail_with(&self, status: Option<u16>) {
+        self.update(|s| s.fail_status = status);
+    }
+
+    /// `/services/data` calls answer 200 with a truncated JSON body.
+    pub fn set_malformed(&self, on: bool) {
+        self.update(|s| s.malformed = on);
+    }
+
+    /// `/services/data` calls answer 403 REQUEST_LIMIT_EXCEEDED.
+    pub fn set_api_limit(&self, on: bool) {
+        self.update(|s| s.api_limit = on);
+    }
+
+    /// Every access token issued so far becomes invalid.
+    pub fn expire_access_tokens(&self) {
+        self.shared
+            .tokens
+            .lock()
+            .expect("token lock")
+            .expire_access();
+    }
+
+    /// Every refresh token becomes invalid (and the access tokens issued from them).
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.tokens.lock().expect("token lock").revoke_all();
+    }
+
+    /// Refresh-token rotation (on by default).
+    pub fn set_rotation(&self, on: bool) {
+        self.update(|s| s.rotation = on);
+    }
+
+    /// Query batch size (default 2000); smaller values force `done:false` + `nextRecordsUrl`.
+    pub fn set_page_size(&self, n: usize) {
+        self.update(|s| s.page_size = n.max(1));
+    }
+
+    /// All switches back to defaults, and `SANDBOX_REFRESH_TOKEN` usable again (a new token
+    /// family; tokens already issued keep their state). Data is not reseeded.
+    pub fn reset(&self) {
+        self.update(|s| *s = SwitchState::default());
+        self.shared.tokens.lock().expect("token lock").reconnect();
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_millis(self.state().latency_ms)
+    }
+}
+
+/// Counters and log shared by the handlers.
+#[derive(Default)]
+struct Stats {
+    api_calls: AtomicUsize,
+    token_requests: AtomicUsize,
+    log: Mutex<Vec<LoggedRequest>>,
+}
+
+impl Stats {
+    fn push(&self, entry: LoggedRequest) {
+        self.log.lock().expect("log lock").push(entry);
+    }
+}
+
+/// A running fake org; dropping it (or [`FakeOrg::shutdown`]) stops the server.
+pub struct FakeOrg {
+    url: String,
+    inner: Arc<server::Inner>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeOrg {
+    /// Binds `addr` (e.g. `127.0.0.1:0`), seeds from `fixtures_dir` (`org/*.json`,
+    /// `describe/*.json`) and serves in a tokio task.
+    pub async fn start(addr: SocketAddr, fixtures_dir: &Path) -> std::io::Result<FakeOrg> {
+        let store = store::Store::load(fixtures_dir)?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let url = format!("http://{local}");
+        let inner = Arc::new(server::Inner::new(url.clone(), store));
+        let app = server::router(inner.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "sandbox org server stopped");
+            }
+        });
+        Ok(FakeOrg {
+            url,
+            inner,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: both the login URL and the `instance_url` handed out.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    pub fn switches(&self) -> Switches {
+        self.inner.switches.clone()
+    }
+
+    /// Request log, oldest first (control endpoints under `/__sandbox` are not logged).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.inner.stats.log.lock().expect("log lock").clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.inner.stats.log.lock().expect("log lock").clear();
+    }
+
+    /// Requests under `/services/data/**` (a composite counts as one; the token endpoint not).
+    pub fn api_calls(&self) -> usize {
+        self.inner.stats.api_calls.load(Ordering::SeqCst)
+    }
+
+    /// POSTs to `/services/oauth2/token`.
+    pub fn token_requests(&self) -> usize {
+        self.inner.stats.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// Current rows of `sobject` (for asserting creates).
+    pub fn records(&self, sobject: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        self.inner
+            .store
+            .lock()
+            .expect("store lock")
+            .rows(sobject)
+            .to_vec()
+    }
+
+    /// Stops the server and waits (briefly) for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for FakeOrg {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

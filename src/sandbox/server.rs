@@ -1,0 +1,1209 @@
+//! HTTP layer: the OAuth token endpoint, `/services/data/**` (with auth, faults, limit headers
+//! and the request log), composite, the Lightning record page and the `/__sandbox` control API.
+//! Data routes are plain functions over `(method, path, body)` so composite subrequests run
+//! through exactly the same code as top-level calls.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path as AxPath, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+
+use super::auth::{random_alnum, random_chars, Grant};
+use super::error::SfError;
+use super::json::Json;
+use super::store::{Store, INTEGRATION_USER_ID};
+use super::{
+    soql, LoggedRequest, Stats, Switches, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ORG_ID,
+};
+
+/// Newest API version served (Summer '26).
+const MAX_VERSION: u32 = 67;
+/// Describe answers claim this modification time (fixtures are static).
+const DESCRIBE_LAST_MODIFIED: &str = "Wed, 06 May 2026 09:49:20 GMT";
+const API_MAX: usize = 15000;
+
+/// A query result kept for `nextRecordsUrl`, bound to the access token that ran it.
+struct Cursor {
+    token: String,
+    total: usize,
+    records: Vec<Json>,
+}
+
+pub(super) struct Inner {
+    pub url: String,
+    pub store: Mutex<Store>,
+    pub switches: Switches,
+    pub stats: Stats,
+    cursors: Mutex<HashMap<String, Cursor>>,
+}
+
+impl Inner {
+    pub fn new(url: String, store: Store) -> Inner {
+        Inner {
+            url,
+            store: Mutex::new(store),
+            switches: Switches {
+                shared: Arc::default(),
+            },
+            stats: Stats::default(),
+            cursors: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// What a handler answers, before it becomes an HTTP response or a composite entry.
+enum Body {
+    Json(Json),
+    /// JSON text served as is (describe bodies keep their file's key order).
+    RawJson(String),
+    Text(String, &'static str),
+    Empty,
+}
+
+struct Reply {
+    status: u16,
+    body: Body,
+    headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Json) -> Reply {
+        Reply {
+            status,
+            body: Body::Json(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn error(e: SfError) -> Reply {
+        Reply::json(e.status, e.body())
+    }
+
+    fn header(mut self, k: &str, v: impl Into<String>) -> Reply {
+        self.headers.push((k.to_string(), v.into()));
+        self
+    }
+
+    /// The body as JSON (for composite entries and reference resolution).
+    fn body_json(&self) -> Json {
+        match &self.body {
+            Body::Json(j) => j.clone(),
+            Body::RawJson(s) => serde_json::from_str::<Value>(s)
+                .map(Json::from)
+                .unwrap_or(Json::Null),
+            Body::Text(s, _) => Json::Str(s.clone()),
+            Body::Empty => Json::Null,
+        }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (content_type, body) = match self.body {
+            Body::Json(j) => (
+                Some("application/json;charset=UTF-8"),
+                j.to_string_compact(),
+            ),
+            Body::RawJson(s) => (Some("application/json;charset=UTF-8"), s),
+            Body::Text(s, ct) => (Some(ct), s),
+            Body::Empty => (None, String::new()),
+        };
+        let mut resp = (status, body).into_response();
+        let h = resp.headers_mut();
+        if let Some(ct) = content_type {
+            h.insert("content-type", HeaderValue::from_static(ct));
+        } else {
+            h.remove("content-type");
+        }
+        for (k, v) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(&v),
+            ) {
+                h.insert(name, value);
+            }
+        }
+        resp
+    }
+}
+
+/// What one request ran, for the log.
+#[derive(Default)]
+struct Trace {
+    soql: Vec<String>,
+    subrequests: usize,
+}
+
+pub(super) fn router(inner: Arc<Inner>) -> Router {
+    Router::new()
+        .route("/services/oauth2/token", post(token))
+        .route("/services/oauth2/revoke", post(revoke))
+        .route("/lightning/r/{sobject}/{id}/view", get(lightning))
+        .route("/__sandbox/state", get(control_state))
+        .route("/__sandbox/switches", post(control_switches))
+        .route("/__sandbox/expire-tokens", post(control_expire))
+        .route("/__sandbox/revoke", post(control_revoke))
+        .route("/__sandbox/reset", post(control_reset))
+        .route(
+            "/__sandbox/requests",
+            get(control_requests).delete(control_clear),
+        )
+        .fallback(services)
+        .with_state(inner)
+}
+
+fn log(inner: &Inner, method: &Method, path: &str, trace: Trace, status: u16) {
+    inner.stats.push(LoggedRequest {
+        method: method.to_string(),
+        path: path.to_string(),
+        soql: trace.soql,
+        status,
+        subrequests: trace.subrequests,
+    });
+}
+
+fn oauth_error(error: &str, description: &str) -> Reply {
+    Reply::json(
+        400,
+        Json::obj()
+            .with("error", error)
+            .with("error_description", description),
+    )
+}
+
+/// A base64-looking signature (44 characters, like Salesforce's HMAC-SHA256 in base64).
+fn signature() -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    format!("{}=", random_chars(43, alphabet))
+}
+
+async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
+    inner.stats.token_requests.fetch_add(1, Ordering::SeqCst);
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let latency = inner.switches.latency();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let reply = if field("grant_type") != "refresh_token" {
+        tokio::time::sleep(latency).await;
+        oauth_error("unsupported_grant_type", "grant type not supported")
+    } else if field("client_id") != SANDBOX_CLIENT_ID
+        || field("client_secret") != SANDBOX_CLIENT_SECRET
+    {
+        tokio::time::sleep(latency).await;
+        oauth_error("invalid_client", "invalid client credentials")
+    } else {
+        let refresh = field("refresh_token").to_string();
+        let tokens = &inner.switches.shared.tokens;
+        let began = tokens.lock().expect("token lock").begin(&refresh);
+        tokio::time::sleep(latency).await;
+        if !began {
+            oauth_error("invalid_grant", "token request is already being processed")
+        } else {
+            let rotate = inner.switches.state().rotation;
+            let grant = {
+                let mut t = tokens.lock().expect("token lock");
+                let g = t.refresh(&refresh, rotate);
+                t.end(&refresh);
+                g
+            };
+            match grant {
+                Grant::InvalidGrant => oauth_error("invalid_grant", "expired access/refresh token"),
+                Grant::Issued {
+                    access_token,
+                    refresh_token,
+                } => {
+                    let mut body = Json::obj().with("access_token", access_token);
+                    if let Some(r) = refresh_token {
+                        body.insert("refresh_token", Json::from(r));
+                    }
+                    let issued = chrono::Utc::now().timestamp_millis().to_string();
+                    body = body
+                        .with("signature", signature())
+                        .with("scope", "api refresh_token")
+                        .with("instance_url", inner.url.as_str())
+                        .with(
+                            "id",
+                            format!("{}/id/{SANDBOX_ORG_ID}/{INTEGRATION_USER_ID}", inner.url),
+                        )
+                        .with("token_type", "Bearer")
+                        .with("issued_at", issued);
+                    Reply::json(200, body)
+                }
+            }
+        }
+    };
+    let status = reply.status;
+    log(
+        &inner,
+        &Method::POST,
+        "/services/oauth2/token",
+        Trace::default(),
+        status,
+    );
+    reply.into_response()
+}
+
+/// `POST /services/oauth2/revoke` with `token=`: revokes that token's family (always 200).
+async fn revoke(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
+    tokio::time::sleep(inner.switches.latency()).await;
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    if form.contains_key("token") {
+        inner
+            .switches
+            .shared
+            .tokens
+            .lock()
+            .expect("token lock")
+            .revoke_all();
+    }
+    log(
+        &inner,
+        &Method::POST,
+        "/services/oauth2/revoke",
+        Trace::default(),
+        200,
+    );
+    Reply {
+        status: 200,
+        body: Body::Empty,
+        headers: Vec::new(),
+    }
+    .into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth"))
+        .then(|| token.trim().to_string())
+}
+
+fn fault(status: u16) -> Reply {
+    let (code, message) = match status {
+        503 => ("SERVER_UNAVAILABLE", "Server temporarily unavailable".to_string()),
+        502 => ("SERVER_UNAVAILABLE", "Bad Gateway".to_string()),
+        _ => (
+            "UNKNOWN_EXCEPTION",
+            format!(
+                "An unexpected error occurred. Please include this ErrorId if you contact support: {}-{} (-{})",
+                random_chars(10, b"0123456789"),
+                random_chars(5, b"0123456789"),
+                random_chars(10, b"0123456789")
+            ),
+        ),
+    };
+    Reply::error(SfError::new(status, code, message))
+}
+
+async fn services(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let mut trace = Trace::default();
+    let is_data = path == "/services/data" || path.starts_with("/services/data/");
+    if path.starts_with("/services/") {
+        tokio::time::sleep(inner.switches.latency()).await;
+    }
+    let reply = if is_data {
+        let used = inner.stats.api_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        inner
+            .data(&method, &path, uri.query(), &headers, &body, &mut trace)
+            .header("Sforce-Limit-Info", format!("api-usage={used}/{API_MAX}"))
+    } else {
+        Reply::error(SfError::not_found())
+    };
+    log(&inner, &method, &path, trace, reply.status);
+    reply.into_response()
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn method_not_allowed(method: &Method, allowed: &str) -> Reply {
+    Reply::error(SfError::new(
+        405,
+        "METHOD_NOT_ALLOWED",
+        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+    ))
+}
+
+fn versions() -> Json {
+    const LABELS: &[(u32, &str)] = &[
+        (60, "Spring '24"),
+        (61, "Summer '24"),
+        (62, "Winter '25"),
+        (63, "Spring '25"),
+        (64, "Summer '25"),
+        (65, "Winter '26"),
+        (66, "Spring '26"),
+        (67, "Summer '26"),
+    ];
+    Json::Arr(
+        LABELS
+            .iter()
+            .map(|(v, label)| {
+                Json::obj()
+                    .with("label", *label)
+                    .with("url", format!("/services/data/v{v}.0"))
+                    .with("version", format!("{v}.0"))
+            })
+            .collect(),
+    )
+}
+
+/// Accepts `vNN.0` up to the newest version.
+fn valid_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let Some((major, minor)) = rest.split_once('.') else {
+        return false;
+    };
+    minor == "0"
+        && major
+            .parse::<u32>()
+            .is_ok_and(|m| (20..=MAX_VERSION).contains(&m))
+}
+
+/// Deterministic short hash for ETags.
+fn fnv(text: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+impl Inner {
+    /// Everything under `/services/data`: faults and auth first, then the route.
+    fn data(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+        trace: &mut Trace,
+    ) -> Reply {
+        let sw = self.switches.state();
+        if let Some(status) = sw.fail_status {
+            return fault(status);
+        }
+        let rest = path.trim_start_matches("/services/data").trim_matches('/');
+        if rest.is_empty() {
+            return if *method == Method::GET {
+                Reply::json(200, versions())
+            } else {
+                method_not_allowed(method, "GET,HEAD")
+            };
+        }
+        let token = bearer(headers).unwrap_or_default();
+        let valid = self
+            .switches
+            .shared
+            .tokens
+            .lock()
+            .expect("token lock")
+            .access_valid(&token);
+        if !valid {
+            return Reply::error(SfError::invalid_session());
+        }
+        if sw.api_limit {
+            return Reply::error(SfError::new(
+                403,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            ));
+        }
+        if sw.malformed {
+            return Reply {
+                status: 200,
+                body: Body::Text(
+                    r#"{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Contact","url":"/services/data/v"#
+                        .to_string(),
+                    "application/json;charset=UTF-8",
+                ),
+                headers: Vec::new(),
+            };
+        }
+        let parsed = if body.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    return Reply::error(SfError::new(
+                        400,
+                        "JSON_PARSER_ERROR",
+                        format!(
+                            "Unexpected character: {e} at [line:{}, column:{}]",
+                            e.line(),
+                            e.column()
+                        ),
+                    ))
+                }
+            }
+        };
+        self.route(method, rest, query, parsed, headers, &token, trace, false)
+    }
+
+    /// One data resource; `rest` is the path after `/services/data/`.
+    #[allow(clippy::too_many_arguments)]
+    fn route(
+        &self,
+        method: &Method,
+        rest: &str,
+        query: Option<&str>,
+        body: Option<Value>,
+        headers: &HeaderMap,
+        token: &str,
+        trace: &mut Trace,
+        in_composite: bool,
+    ) -> Reply {
+        let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let Some(version) = segs.first().copied() else {
+            return Reply::json(200, versions());
+        };
+        if !valid_version(version) {
+            return Reply::error(SfError::not_found());
+        }
+        let get_only = |f: &dyn Fn() -> Reply| {
+            if *method == Method::GET {
+                f()
+            } else {
+                method_not_allowed(method, "GET,HEAD")
+            }
+        };
+        match segs.as_slice() {
+            [_] => get_only(&|| {
+                let base = format!("/services/data/{version}");
+                Reply::json(
+                    200,
+                    Json::obj()
+                        .with("limits", format!("{base}/limits"))
+                        .with("sobjects", format!("{base}/sobjects"))
+                        .with("query", format!("{base}/query"))
+                        .with("queryAll", format!("{base}/queryAll"))
+                        .with("composite", format!("{base}/composite")),
+                )
+            }),
+            [_, "limits"] => get_only(&|| {
+                let used = self.stats.api_calls.load(Ordering::SeqCst);
+                Reply::json(
+                    200,
+                    Json::obj().with(
+                        "DailyApiRequests",
+                        Json::obj()
+                            .with("Max", API_MAX)
+                            .with("Remaining", API_MAX.saturating_sub(used)),
+                    ),
+                )
+            }),
+            [_, "query" | "queryAll"] => {
+                if *method != Method::GET {
+                    return method_not_allowed(method, "GET,HEAD");
+                }
+                let Some(q) = query_param(query, "q") else {
+                    return Reply::error(SfError::new(
+                        400,
+                        "MALFORMED_QUERY",
+                        "A query string has to be specified",
+                    ));
+                };
+                trace.soql.push(q.clone());
+                self.query(version, &q, token)
+            }
+            [_, "query" | "queryAll", locator] => {
+                if *method != Method::GET {
+                    return method_not_allowed(method, "GET,HEAD");
+                }
+                self.next_page(version, locator, token)
+            }
+            [_, "sobjects"] => get_only(&|| self.describe_global()),
+            [_, "sobjects", sobject] => match *method {
+                Method::POST => self.create(version, sobject, body),
+                Method::GET => self.sobject_info(version, sobject),
+                _ => method_not_allowed(method, "GET,HEAD,POST"),
+            },
+            [_, "sobjects", sobject, "describe"] => {
+                get_only(&|| self.describe(version, sobject, headers))
+            }
+            [_, "sobjects", sobject, id] => match *method {
+                Method::GET => self.get_record(version, sobject, id, query),
+                Method::PATCH => {
+                    let body = body.unwrap_or(Value::Object(Default::default()));
+                    let result = self
+                        .store
+                        .lock()
+                        .expect("store lock")
+                        .update(sobject, id, &body);
+                    match result {
+                        Ok(()) => Reply {
+                            status: 204,
+                            body: Body::Empty,
+                            headers: Vec::new(),
+                        },
+                        Err(e) => Reply::error(e),
+                    }
+                }
+                Method::DELETE => {
+                    let result = self.store.lock().expect("store lock").delete(sobject, id);
+                    match result {
+                        Ok(()) => Reply {
+                            status: 204,
+                            body: Body::Empty,
+                            headers: Vec::new(),
+                        },
+                        Err(e) => Reply::error(e),
+                    }
+                }
+                _ => method_not_allowed(method, "GET,HEAD,PATCH,DELETE"),
+            },
+            [_, "composite"] if !in_composite => {
+                if *method != Method::POST {
+                    return method_not_allowed(method, "POST");
+                }
+                self.composite(version, body, token, trace)
+            }
+            _ => Reply::error(SfError::not_found()),
+        }
+    }
+
+    fn query(&self, version: &str, q: &str, token: &str) -> Reply {
+        let outcome = {
+            let store = self.store.lock().expect("store lock");
+            soql::run(&store, q, version)
+        };
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => return Reply::error(e),
+        };
+        let page = self.switches.state().page_size;
+        if outcome.records.len() <= page {
+            return Reply::json(
+                200,
+                Json::obj()
+                    .with("totalSize", outcome.total_size)
+                    .with("done", true)
+                    .with("records", Json::Arr(outcome.records)),
+            );
+        }
+        let locator = format!("01g{}", random_alnum(15));
+        let first = outcome.records[..page].to_vec();
+        self.cursors.lock().expect("cursor lock").insert(
+            locator.clone(),
+            Cursor {
+                token: token.to_string(),
+                total: outcome.total_size,
+                records: outcome.records,
+            },
+        );
+        Reply::json(
+            200,
+            Json::obj()
+                .with("totalSize", outcome.total_size)
+                .with("done", false)
+                .with(
+                    "nextRecordsUrl",
+                    format!("/services/data/{version}/query/{locator}-{page}"),
+                )
+                .with("records", Json::Arr(first)),
+        )
+    }
+
+    fn next_page(&self, version: &str, locator: &str, token: &str) -> Reply {
+        let invalid = || {
+            Reply::error(SfError::new(
+                400,
+                "INVALID_QUERY_LOCATOR",
+                "invalid query locator",
+            ))
+        };
+        let Some((id, offset)) = locator.rsplit_once('-') else {
+            return invalid();
+        };
+        let Ok(offset) = offset.parse::<usize>() else {
+            return invalid();
+        };
+        let cursors = self.cursors.lock().expect("cursor lock");
+        let Some(cursor) = cursors.get(id).filter(|c| c.token == token) else {
+            return invalid();
+        };
+        if offset > cursor.records.len() {
+            return invalid();
+        }
+        let page = self.switches.state().page_size;
+        let end = (offset + page).min(cursor.records.len());
+        let mut body = Json::obj()
+            .with("totalSize", cursor.total)
+            .with("done", end >= cursor.records.len());
+        if end < cursor.records.len() {
+            body.insert(
+                "nextRecordsUrl",
+                Json::from(format!("/services/data/{version}/query/{id}-{end}")),
+            );
+        }
+        body.insert("records", Json::Arr(cursor.records[offset..end].to_vec()));
+        Reply::json(200, body)
+    }
+
+    fn create(&self, version: &str, sobject: &str, body: Option<Value>) -> Reply {
+        let body = body.unwrap_or(Value::Null);
+        let mut store = self.store.lock().expect("store lock");
+        let Some(name) = store.schema.object(sobject).map(|o| o.name.clone()) else {
+            return Reply::error(SfError::not_found());
+        };
+        match store.create(&name, &body) {
+            Ok(id) => Reply::json(
+                201,
+                Json::obj()
+                    .with("id", id.as_str())
+                    .with("success", true)
+                    .with("errors", Json::Arr(Vec::new())),
+            )
+            .header(
+                "Location",
+                format!("/services/data/{version}/sobjects/{name}/{id}"),
+            ),
+            Err(e) => Reply::error(e),
+        }
+    }
+
+    fn describe_global(&self) -> Reply {
+        let store = self.store.lock().expect("store lock");
+        let objects = store
+            .schema
+            .objects
+            .iter()
+            .map(|o| {
+                Json::obj()
+                    .with("name", o.name.as_str())
+                    .with("keyPrefix", o.key_prefix.as_str())
+                    .with("queryable", true)
+            })
+            .collect();
+        Reply::json(
+            200,
+            Json::obj()
+                .with("encoding", "UTF-8")
+                .with("maxBatchSize", 200usize)
+                .with("sobjects", Json::Arr(objects)),
+        )
+    }
+
+    fn sobject_info(&self, version: &str, sobject: &str) -> Reply {
+        let store = self.store.lock().expect("store lock");
+        let Some(o) = store.schema.object(sobject) else {
+            return Reply::error(SfError::not_found());
+        };
+        Reply::json(
+            200,
+            Json::obj()
+                .with(
+                    "objectDescribe",
+                    Json::obj()
+                        .with("name", o.name.as_str())
+                        .with("keyPrefix", o.key_prefix.as_str())
+                        .with(
+                            "urls",
+                            Json::obj().with(
+                                "describe",
+                                format!("/services/data/{version}/sobjects/{}/describe", o.name),
+                            ),
+                        ),
+                )
+                .with("recentItems", Json::Arr(Vec::new())),
+        )
+    }
+
+    fn describe(&self, version: &str, sobject: &str, headers: &HeaderMap) -> Reply {
+        let store = self.store.lock().expect("store lock");
+        let Some(o) = store.schema.object(sobject) else {
+            return Reply::error(SfError::not_found());
+        };
+        let raw = o.describe_raw.replace("/v67.0/", &format!("/{version}/"));
+        let etag = format!("\"{:08x}--gzip\"", fnv(&raw));
+        let last_modified = chrono::DateTime::parse_from_rfc2822(DESCRIBE_LAST_MODIFIED).ok();
+        let since = headers
+            .get("if-modified-since")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+        let none_match = headers
+            .get("if-none-match")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        let not_modified =
+            none_match || matches!((since, last_modified), (Some(s), Some(lm)) if s >= lm);
+        let reply = if not_modified {
+            Reply {
+                status: 304,
+                body: Body::Empty,
+                headers: Vec::new(),
+            }
+        } else {
+            Reply {
+                status: 200,
+                body: Body::RawJson(raw),
+                headers: Vec::new(),
+            }
+        };
+        reply
+            .header("ETag", etag)
+            .header("Last-Modified", DESCRIBE_LAST_MODIFIED)
+    }
+
+    fn get_record(&self, version: &str, sobject: &str, id: &str, query: Option<&str>) -> Reply {
+        let store = self.store.lock().expect("store lock");
+        let Some(o) = store.schema.object(sobject) else {
+            return Reply::error(SfError::not_found());
+        };
+        let Some(row) = store.get(&o.name, id) else {
+            return Reply::error(SfError::not_found());
+        };
+        let fields: Vec<String> = match query_param(query, "fields") {
+            Some(list) => {
+                let mut out = Vec::new();
+                for f in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+                    match o.field(f) {
+                        Some(def) => out.push(def.name.clone()),
+                        None => {
+                            return Reply::error(SfError::new(
+                                400,
+                                "INVALID_FIELD",
+                                format!("No such column '{f}' on sobject of type {}", o.name),
+                            ))
+                        }
+                    }
+                }
+                out
+            }
+            None => o.fields.iter().map(|f| f.name.clone()).collect(),
+        };
+        let rid = row.get("Id").and_then(Value::as_str).unwrap_or(id);
+        let mut out = Json::obj().with(
+            "attributes",
+            Json::obj().with("type", o.name.as_str()).with(
+                "url",
+                format!("/services/data/{version}/sobjects/{}/{rid}", o.name),
+            ),
+        );
+        for f in fields {
+            let v = row.get(&f).map(Json::from).unwrap_or(Json::Null);
+            out.insert(&f, v);
+        }
+        Reply::json(200, out)
+    }
+
+    fn composite(
+        &self,
+        version: &str,
+        body: Option<Value>,
+        token: &str,
+        trace: &mut Trace,
+    ) -> Reply {
+        let body = body.unwrap_or(Value::Null);
+        let Some(requests) = body.get("compositeRequest").and_then(Value::as_array) else {
+            return Reply::error(SfError::new(
+                400,
+                "JSON_PARSER_ERROR",
+                "Required field compositeRequest is missing",
+            ));
+        };
+        let all_or_none = body
+            .get("allOrNone")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        trace.subrequests = requests.len();
+        if requests.len() > 25 {
+            return Reply::error(SfError::new(
+                400,
+                "LIMIT_EXCEEDED",
+                format!(
+                    "Composite request size exceeds the limit of 25 subrequests: {} were provided.",
+                    requests.len()
+                ),
+            ));
+        }
+        let queries = requests
+            .iter()
+            .filter(|r| {
+                r.get("url").and_then(Value::as_str).is_some_and(|u| {
+                    u.contains("/query?") || u.contains("/queryAll?") || u.contains("/query/")
+                })
+            })
+            .count();
+        if queries > 5 {
+            return Reply::error(SfError::new(
+                400,
+                "LIMIT_EXCEEDED",
+                format!("A composite request can contain at most 5 query operations: {queries} were provided."),
+            ));
+        }
+        let _ = version;
+        let snapshot = all_or_none.then(|| self.store.lock().expect("store lock").clone());
+        let mut results: HashMap<String, Json> = HashMap::new();
+        let mut entries: Vec<(String, u16, Json, Json)> = Vec::new();
+        let mut failed = false;
+        let halted = |msg: &str| SfError::new(400, "PROCESSING_HALTED", msg).body();
+        for req in requests {
+            let ref_id = req
+                .get("referenceId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if failed && all_or_none {
+                entries.push((
+                    ref_id,
+                    400,
+                    halted("The transaction was rolled back since another operation in the same transaction failed."),
+                    Json::obj(),
+                ));
+                continue;
+            }
+            let method = req
+                .get("method")
+                .and_then(Value::as_str)
+                .and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+                .unwrap_or(Method::GET);
+            let url = req.get("url").and_then(Value::as_str).unwrap_or_default();
+            let resolved = resolve_refs_str(url, &results).and_then(|u| {
+                let b = match req.get("body") {
+                    Some(b) => Some(resolve_refs_value(b, &results)?),
+                    None => None,
+                };
+                Ok((u, b))
+            });
+            let (url, sub_body) = match resolved {
+                Ok(x) => x,
+                Err(expr) => {
+                    failed = true;
+                    let refname = expr
+                        .split(['.', '['])
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    entries.push((
+                        ref_id,
+                        400,
+                        halted(&format!("Invalid reference specified. No value for {expr} found in {refname}. Provided referenceId ids must be unique and have been previously used in your request.")),
+                        Json::obj(),
+                    ));
+                    continue;
+                }
+            };
+            let (path, query) = match url.split_once('?') {
+                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+                None => (url.clone(), None),
+            };
+            let reply = match path.strip_prefix("/services/data/") {
+                Some(rest) => self.route(
+                    &method,
+                    rest,
+                    query.as_deref(),
+                    sub_body,
+                    &HeaderMap::new(),
+                    token,
+                    trace,
+                    true,
+                ),
+                None => Reply::error(SfError::new(
+                    400,
+                    "INVALID_INPUT",
+                    format!("The URL '{url}' is not supported in a composite request."),
+                )),
+            };
+            if reply.status >= 400 {
+                failed = true;
+            }
+            let body = reply.body_json();
+            if reply.status < 400 {
+                results.insert(ref_id.clone(), body.clone());
+            }
+            let mut headers = Json::obj();
+            for (k, v) in &reply.headers {
+                headers.insert(k, Json::from(v.as_str()));
+            }
+            entries.push((ref_id, reply.status, body, headers));
+        }
+        if failed && all_or_none {
+            if let Some(snapshot) = snapshot {
+                *self.store.lock().expect("store lock") = snapshot;
+            }
+            for entry in &mut entries {
+                if entry.1 < 400 {
+                    entry.1 = 400;
+                    entry.2 = halted("The transaction was rolled back since another operation in the same transaction failed.");
+                    entry.3 = Json::obj();
+                }
+            }
+        }
+        let items = entries
+            .into_iter()
+            .map(|(ref_id, status, body, headers)| {
+                Json::obj()
+                    .with("body", body)
+                    .with("httpHeaders", headers)
+                    .with("httpStatusCode", status)
+                    .with("referenceId", ref_id)
+            })
+            .collect();
+        Reply::json(200, Json::obj().with("compositeResponse", Json::Arr(items)))
+    }
+}
+
+/// Looks up `ref.path[0].Field` in earlier composite results.
+fn lookup_ref<'a>(expr: &str, results: &'a HashMap<String, Json>) -> Option<&'a Json> {
+    let mut parts = expr.split('.');
+    let first = parts.next()?;
+    let (name, first_idx) = split_indexes(first)?;
+    let mut current = results.get(name)?;
+    for i in first_idx {
+        current = index(current, i)?;
+    }
+    for part in parts {
+        let (key, idxs) = split_indexes(part)?;
+        current = current.get(key)?;
+        for i in idxs {
+            current = index(current, i)?;
+        }
+    }
+    (!matches!(current, Json::Null | Json::Obj(_) | Json::Arr(_))).then_some(current)
+}
+
+fn index(j: &Json, i: usize) -> Option<&Json> {
+    match j {
+        Json::Arr(items) => items.get(i),
+        _ => None,
+    }
+}
+
+/// `records[0][1]` → ("records", [0, 1]).
+fn split_indexes(part: &str) -> Option<(&str, Vec<usize>)> {
+    let (name, mut rest) = match part.find('[') {
+        Some(p) => (&part[..p], &part[p..]),
+        None => return Some((part, Vec::new())),
+    };
+    let mut idx = Vec::new();
+    while let Some(stripped) = rest.strip_prefix('[') {
+        let end = stripped.find(']')?;
+        idx.push(stripped[..end].parse().ok()?);
+        rest = &stripped[end + 1..];
+    }
+    rest.is_empty().then_some((name, idx))
+}
+
+fn scalar_text(j: &Json) -> String {
+    match j {
+        Json::Str(s) => s.clone(),
+        other => other.to_string_compact(),
+    }
+}
+
+/// Replaces every `@{...}` in `s`; `Err(expr)` names the first reference that has no value.
+fn resolve_refs_str(s: &str, results: &HashMap<String, Json>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("@{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let expr = &after[..end];
+        let value = lookup_ref(expr, results).ok_or_else(|| expr.to_string())?;
+        out.push_str(&scalar_text(value));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn resolve_refs_value(v: &Value, results: &HashMap<String, Json>) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => {
+            let trimmed = s.trim();
+            if trimmed.starts_with("@{")
+                && trimmed.ends_with('}')
+                && trimmed.matches("@{").count() == 1
+            {
+                let expr = &trimmed[2..trimmed.len() - 1];
+                lookup_ref(expr, results)
+                    .ok_or_else(|| expr.to_string())?
+                    .to_value()
+            } else {
+                Value::String(resolve_refs_str(s, results)?)
+            }
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| resolve_refs_value(i, results))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), resolve_refs_value(v, results)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+async fn lightning(
+    State(inner): State<Arc<Inner>>,
+    AxPath((sobject, id)): AxPath<(String, String)>,
+) -> Response {
+    let path = format!("/lightning/r/{sobject}/{id}/view");
+    let store = inner.store.lock().expect("store lock").clone();
+    let found = store
+        .schema
+        .object(&sobject)
+        .and_then(|o| store.get(&o.name, &id).map(|row| (o, row)));
+    let (status, html) = match found {
+        Some((o, row)) => {
+            let title = row
+                .get("Name")
+                .or_else(|| row.get("CaseNumber"))
+                .or_else(|| row.get("Subject"))
+                .and_then(Value::as_str)
+                .unwrap_or(&id)
+                .to_string();
+            let mut rows = String::new();
+            for f in &o.fields {
+                let value = match row.get(&f.name) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                rows.push_str(&format!(
+                    "<tr><th>{}</th><td>{}</td></tr>\n",
+                    html_escape(&f.label),
+                    html_escape(&value)
+                ));
+            }
+            (
+                200,
+                format!(
+                    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t} | {o} | Sandbox</title></head>\n<body><p>Sandbox org (not Salesforce)</p><h1>{o}: {t}</h1>\n<table>\n{rows}</table></body></html>\n",
+                    t = html_escape(&title),
+                    o = html_escape(&o.name),
+                ),
+            )
+        }
+        None => (
+            404,
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Not found | Sandbox</title></head><body><h1>Record not found</h1></body></html>\n".to_string(),
+        ),
+    };
+    log(&inner, &Method::GET, &path, Trace::default(), status);
+    Reply {
+        status,
+        body: Body::Text(html, "text/html; charset=utf-8"),
+        headers: Vec::new(),
+    }
+    .into_response()
+}
+
+fn state_json(inner: &Inner) -> Json {
+    let s = inner.switches.state();
+    Json::obj()
+        .with("latency_ms", s.latency_ms)
+        .with(
+            "fail_status",
+            s.fail_status.map(Json::from).unwrap_or(Json::Null),
+        )
+        .with("malformed", s.malformed)
+        .with("api_limit", s.api_limit)
+        .with("rotation", s.rotation)
+        .with("page_size", s.page_size)
+        .with("api_calls", inner.stats.api_calls.load(Ordering::SeqCst))
+        .with(
+            "token_requests",
+            inner.stats.token_requests.load(Ordering::SeqCst),
+        )
+}
+
+async fn control_state(State(inner): State<Arc<Inner>>) -> Response {
+    Reply::json(200, state_json(&inner)).into_response()
+}
+
+async fn control_switches(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&body) else {
+        return Reply::json(400, Json::obj().with("error", "expected a JSON object"))
+            .into_response();
+    };
+    let sw = &inner.switches;
+    let bad = |k: &str| {
+        Reply::json(400, Json::obj().with("error", format!("bad value for {k}"))).into_response()
+    };
+    for (k, v) in &map {
+        match (k.as_str(), v) {
+            ("latency_ms", Value::Number(n)) if n.as_u64().is_some() => {
+                sw.set_latency(std::time::Duration::from_millis(n.as_u64().unwrap_or(0)))
+            }
+            ("fail_status", Value::Null) => sw.fail_with(None),
+            ("fail_status", Value::Number(n))
+                if n.as_u64().is_some_and(|s| (400..=599).contains(&s)) =>
+            {
+                sw.fail_with(n.as_u64().map(|s| s as u16))
+            }
+            ("malformed", Value::Bool(b)) => sw.set_malformed(*b),
+            ("api_limit", Value::Bool(b)) => sw.set_api_limit(*b),
+            ("rotation", Value::Bool(b)) => sw.set_rotation(*b),
+            ("page_size", Value::Number(n)) if n.as_u64().is_some_and(|p| p > 0) => {
+                sw.set_page_size(n.as_u64().unwrap_or(2000) as usize)
+            }
+            _ => return bad(k),
+        }
+    }
+    Reply::json(200, state_json(&inner)).into_response()
+}
+
+async fn control_expire(State(inner): State<Arc<Inner>>) -> Response {
+    inner.switches.expire_access_tokens();
+    Reply::json(200, state_json(&inner)).into_response()
+}
+
+async fn control_revoke(State(inner): State<Arc<Inner>>) -> Response {
+    inner.switches.revoke_refresh_tokens();
+    Reply::json(200, state_json(&inner)).into_response()
+}
+
+async fn control_reset(State(inner): State<Arc<Inner>>) -> Response {
+    inner.switches.reset();
+    Reply::json(200, state_json(&inner)).into_response()
+}
+
+async fn control_requests(State(inner): State<Arc<Inner>>) -> Response {
+    let log = inner.stats.log.lock().expect("log lock").clone();
+    axum::Json(log).into_response()
+}
+
+async fn control_clear(State(inner): State<Arc<Inner>>) -> Response {
+    inner.stats.log.lock().expect("log lock").clear();
+    StatusCode::NO_CONTENT.into_response()
+}
