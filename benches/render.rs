@@ -35,12 +35,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures).await.unwrap();
+    let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures)
+        .await
+        .unwrap();
     let env: HashMap<&str, String> = HashMap::from([
         ("SALESFORCE_LOGIN_URL", org.url()),
         ("SALESFORCE_CLIENT_ID", sandbox::SANDBOX_CLIENT_ID.into()),
-        ("SALESFORCE_CLIENT_SECRET", sandbox::SANDBOX_CLIENT_SECRET.into()),
-        ("SALESFORCE_REFRESH_TOKEN", sandbox::SANDBOX_REFRESH_TOKEN.into()),
+        (
+            "SALESFORCE_CLIENT_SECRET",
+            sandbox::SANDBOX_CLIENT_SECRET.into(),
+        ),
+        (
+            "SALESFORCE_REFRESH_TOKEN",
+            sandbox::SANDBOX_REFRESH_TOKEN.into(),
+        ),
         ("INTERCOM_CLIENT_SECRET", SECRET.into()),
         ("CACHE_TTL_SECS", "3600".into()),
     ]);
@@ -57,8 +65,12 @@ async fn main() {
         "solo@freelance.example",
         "nobody@nowhere.example",
     ];
-    let req = |email: &str, ws: &str| -> CanvasRequest { serde_json::from_value(body(email, ws)).unwrap() };
-    sidebar.initialize(&req("warmup@token.example", "auth")).await; // token + currency, once
+    let req = |email: &str, ws: &str| -> CanvasRequest {
+        serde_json::from_value(body(email, ws)).unwrap()
+    };
+    sidebar
+        .initialize(&req("warmup@token.example", "auth"))
+        .await; // token + currency, once
     let mut cold = Vec::new();
     let mut warm = Vec::new();
     for p in people {
@@ -117,13 +129,17 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let payload = serde_json::to_vec(&body("hana@globex.example", "w1")).unwrap();
     let sig = sign_body(SECRET.as_bytes(), &payload);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let done = Arc::new(AtomicU64::new(0));
     let duration = Duration::from_secs(5);
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..32 {
-        let (client, payload, sig, done) = (client.clone(), payload.clone(), sig.clone(), done.clone());
+        let (client, payload, sig, done) =
+            (client.clone(), payload.clone(), sig.clone(), done.clone());
         let url = format!("http://{addr}/canvas/initialize");
         workers.push(tokio::spawn(async move {
             while start.elapsed() < duration {

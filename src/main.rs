@@ -100,8 +100,15 @@ fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
         return;
     };
     let secret = config.intercom_client_secret.expose();
-    println!("  Salesforce: built-in sandbox org at {} (seeded from {})", org.url(), config.fixtures_dir.display());
-    println!("  Sandbox controls: {}/__sandbox/state (latency, faults, expired tokens, API limit)", org.url());
+    println!(
+        "  Salesforce: built-in sandbox org at {} (seeded from {})",
+        org.url(),
+        config.fixtures_dir.display()
+    );
+    println!(
+        "  Sandbox controls: {}/__sandbox/state (latency, faults, expired tokens, API limit)",
+        org.url()
+    );
     if secret == sf_inbox::config::SANDBOX_INTERCOM_SECRET {
         println!("  Signing secret (INTERCOM_CLIENT_SECRET): {secret}");
     } else {

@@ -19,20 +19,29 @@ use sf_inbox::salesforce::SalesforceError;
 const INSTANCE: &str = "https://sandbox.my.salesforce.com";
 
 fn normalise(canvas: Value, org_url: &str) -> Value {
-    let s = serde_json::to_string(&canvas).unwrap().replace(org_url, INSTANCE);
+    let s = serde_json::to_string(&canvas)
+        .unwrap()
+        .replace(org_url, INSTANCE);
     serde_json::from_str(&s).unwrap()
 }
 
 fn check_golden(name: &str, canvas: &Value) {
-    validate_canvas(canvas).unwrap_or_else(|e| panic!("{name}: not a valid Canvas Kit response: {e}"));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("canvases").join(format!("{name}.json"));
+    validate_canvas(canvas)
+        .unwrap_or_else(|e| panic!("{name}: not a valid Canvas Kit response: {e}"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("canvases")
+        .join(format!("{name}.json"));
     let pretty = serde_json::to_string_pretty(canvas).unwrap() + "\n";
     if std::env::var("UPDATE_GOLDENS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &pretty).unwrap();
         return;
     }
-    let golden = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run UPDATE_GOLDENS=1 cargo test --test golden_canvases", path.display()));
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run UPDATE_GOLDENS=1 cargo test --test golden_canvases",
+            path.display()
+        )
+    });
     let golden: Value = serde_json::from_str(&golden).unwrap();
     assert!(
         &golden == canvas,
@@ -49,13 +58,20 @@ async fn render(app: &TestApp, body: &Value, submit: bool) -> Value {
     } else {
         app.sidebar.initialize(&req).await
     };
-    normalise(serde_json::to_value(canvas.into_response()).unwrap(), &app.org.url())
+    normalise(
+        serde_json::to_value(canvas.into_response()).unwrap(),
+        &app.org.url(),
+    )
 }
 
 #[tokio::test]
 async fn record_screens_match_their_goldens() {
     let app = spawn().await;
-    let hana = person("user", Some("hana@globex.example"), Some("Globex Corporation"));
+    let hana = person(
+        "user",
+        Some("hana@globex.example"),
+        Some("Globex Corporation"),
+    );
     let summary = render(&app, &hana, false).await;
     check_golden("contact_several_opportunities", &summary);
 
@@ -66,18 +82,48 @@ async fn record_screens_match_their_goldens() {
         .find(|c| c["id"] == "opportunity")
         .unwrap()["options"][1]["id"]
         .clone();
-    let switched = render(&app, &submit_from(&hana, &summary, "show_opportunity", json!({"opportunity": second})), true).await;
+    let switched = render(
+        &app,
+        &submit_from(
+            &hana,
+            &summary,
+            "show_opportunity",
+            json!({"opportunity": second}),
+        ),
+        true,
+    )
+    .await;
     check_golden("contact_second_opportunity", &switched);
-    let cases = render(&app, &submit_from(&hana, &summary, "show_cases", json!({})), true).await;
+    let cases = render(
+        &app,
+        &submit_from(&hana, &summary, "show_cases", json!({})),
+        true,
+    )
+    .await;
     check_golden("contact_case_list", &cases);
 
     for (name, body) in [
-        ("account_only", person("user", Some("tony@stark.example"), Some("Stark Industries"))),
+        (
+            "account_only",
+            person("user", Some("tony@stark.example"), Some("Stark Industries")),
+        ),
         ("lead", person("lead", Some("lena@initech.example"), None)),
-        ("converted_lead", person("lead", Some("omar@umbrella.example"), None)),
-        ("contact_without_opportunities", person("user", Some("priya@hooli.example"), Some("Hooli"))),
-        ("contact_without_account", person("user", Some("solo@freelance.example"), None)),
-        ("not_found", person("user", Some("nobody@nowhere.example"), Some("Nowhere Ltd"))),
+        (
+            "converted_lead",
+            person("lead", Some("omar@umbrella.example"), None),
+        ),
+        (
+            "contact_without_opportunities",
+            person("user", Some("priya@hooli.example"), Some("Hooli")),
+        ),
+        (
+            "contact_without_account",
+            person("user", Some("solo@freelance.example"), None),
+        ),
+        (
+            "not_found",
+            person("user", Some("nobody@nowhere.example"), Some("Nowhere Ltd")),
+        ),
         ("no_email", person("lead", None, None)),
     ] {
         check_golden(name, &render(&app, &body, false).await);
@@ -89,7 +135,11 @@ async fn stale_screen_matches_its_golden() {
     // Rendering is a pure function of data and time: fetch Hana once, then
     // draw her as last-known data from 14 minutes ago after a timeout.
     let app = spawn().await;
-    let q = PersonQuery::new(sf_inbox::canvas::PersonRole::User, Some("hana@globex.example"), vec![]);
+    let q = PersonQuery::new(
+        sf_inbox::canvas::PersonRole::User,
+        Some("hana@globex.example"),
+        vec![],
+    );
     let (profile, _) = lookup::fetch(app.sidebar.client(), &q, None).await.unwrap();
     let now = Utc::now();
     let err = SalesforceError::Timeout(Duration::from_secs(4));
@@ -103,7 +153,13 @@ async fn stale_screen_matches_its_golden() {
             stale: Some(&err),
         },
     );
-    check_golden("stale_data", &normalise(serde_json::to_value(canvas.into_response()).unwrap(), &app.org.url()));
+    check_golden(
+        "stale_data",
+        &normalise(
+            serde_json::to_value(canvas.into_response()).unwrap(),
+            &app.org.url(),
+        ),
+    );
 }
 
 #[tokio::test]
@@ -129,13 +185,23 @@ async fn error_screens_match_their_goldens() {
     revoked.org.switches().revoke_refresh_tokens();
     check_golden("error_reconnect", &render(&revoked, &hana, false).await);
 
-    let unconfigured = spawn_with(&[("SALESFORCE_CLIENT_ID", ""), ("SALESFORCE_CLIENT_SECRET", "")]).await;
-    check_golden("error_not_configured", &render(&unconfigured, &hana, false).await);
+    let unconfigured = spawn_with(&[
+        ("SALESFORCE_CLIENT_ID", ""),
+        ("SALESFORCE_CLIENT_SECRET", ""),
+    ])
+    .await;
+    check_golden(
+        "error_not_configured",
+        &render(&unconfigured, &hana, false).await,
+    );
 
     let forbidden = panels::error_canvas(&SalesforceError::Forbidden(
         "INSUFFICIENT_ACCESS: insufficient access rights on object id".into(),
     ));
-    check_golden("error_forbidden", &serde_json::to_value(forbidden.into_response()).unwrap());
+    check_golden(
+        "error_forbidden",
+        &serde_json::to_value(forbidden.into_response()).unwrap(),
+    );
 }
 
 // ---- A small validator for Intercom's Canvas Kit JSON Schema -----------
@@ -181,9 +247,15 @@ fn validate(v: &Value, sch: &Value, defs: &Map<String, Value>, at: &str) -> Resu
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(alts) = sch.get(key).and_then(Value::as_array) {
-            let errors: Vec<String> = alts.iter().filter_map(|a| validate(v, a, defs, at).err()).collect();
+            let errors: Vec<String> = alts
+                .iter()
+                .filter_map(|a| validate(v, a, defs, at).err())
+                .collect();
             if errors.len() == alts.len() {
-                return Err(format!("{at}: matches no alternative: {}", errors.join(" | ")));
+                return Err(format!(
+                    "{at}: matches no alternative: {}",
+                    errors.join(" | ")
+                ));
             }
             return Ok(());
         }
@@ -194,11 +266,18 @@ fn validate(v: &Value, sch: &Value, defs: &Map<String, Value>, at: &str) -> Resu
         }
     }
     let ty = sch.get("type");
-    let is = |t: &str| ty.is_some_and(|x| x == t || x.as_array().is_some_and(|a| a.iter().any(|y| y == t)));
+    let is = |t: &str| {
+        ty.is_some_and(|x| x == t || x.as_array().is_some_and(|a| a.iter().any(|y| y == t)))
+    };
     match v {
         Value::Object(m) if is("object") || sch.get("properties").is_some() => {
             let props = sch.get("properties").and_then(Value::as_object);
-            for req in sch.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for req in sch
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let k = req.as_str().unwrap();
                 if !m.contains_key(k) {
                     return Err(format!("{at}: missing required {k}"));
@@ -234,8 +313,17 @@ fn validate(v: &Value, sch: &Value, defs: &Map<String, Value>, at: &str) -> Resu
 
 #[test]
 fn the_validator_can_fail() {
-    assert!(validate_canvas(&json!({"canvas": {"content": {"components": [{"type": "text", "text": "x"}]}}})).is_ok());
-    assert!(validate_canvas(&json!({"canvas": {"content": {"components": [{"type": "txt", "text": "x"}]}}})).is_err());
-    assert!(validate_canvas(&json!({"canvas": {"content": {"components": [{"type": "button", "label": "x"}]}}})).is_err());
+    assert!(validate_canvas(
+        &json!({"canvas": {"content": {"components": [{"type": "text", "text": "x"}]}}})
+    )
+    .is_ok());
+    assert!(validate_canvas(
+        &json!({"canvas": {"content": {"components": [{"type": "txt", "text": "x"}]}}})
+    )
+    .is_err());
+    assert!(validate_canvas(
+        &json!({"canvas": {"content": {"components": [{"type": "button", "label": "x"}]}}})
+    )
+    .is_err());
     assert!(validate_canvas(&json!({"canvas": {"content": {"components": [{"type": "text", "text": "x", "styel": "muted"}]}}})).is_err());
 }

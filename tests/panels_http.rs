@@ -12,7 +12,12 @@ use serde_json::json;
 #[tokio::test]
 async fn healthz_answers() {
     let app = spawn().await;
-    let r = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -34,7 +39,13 @@ async fn signatures_are_checked_before_anything_else() {
     assert_eq!(post(None, body.clone()).await.unwrap().status(), 401);
     let wrong = sf_inbox::canvas::signature::sign_body(b"not-the-secret", &body);
     assert_eq!(post(Some(wrong), body.clone()).await.unwrap().status(), 401);
-    assert_eq!(post(Some("zz-not-hex".into()), body.clone()).await.unwrap().status(), 401);
+    assert_eq!(
+        post(Some("zz-not-hex".into()), body.clone())
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     // Signed, but not JSON.
     let junk = b"{not json".to_vec();
     let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &junk);
@@ -54,7 +65,11 @@ async fn signatures_are_checked_before_anything_else() {
 #[tokio::test]
 async fn contact_panel_costs_one_round_trip_cold_and_none_warm() {
     let app = spawn().await;
-    let init = person("user", Some("hana@globex.example"), Some("Globex Corporation"));
+    let init = person(
+        "user",
+        Some("hana@globex.example"),
+        Some("Globex Corporation"),
+    );
     let canvas = app.initialize(&init).await;
     let t = texts(&canvas);
     for expected in [
@@ -75,17 +90,40 @@ async fn contact_panel_costs_one_round_trip_cold_and_none_warm() {
     ] {
         assert!(t.contains(expected), "missing {expected:?} in\n{t}");
     }
-    assert_eq!(app.org.api_calls(), 1, "cold render is one composite round trip");
+    assert_eq!(
+        app.org.api_calls(),
+        1,
+        "cold render is one composite round trip"
+    );
     let log = app.org.requests();
-    let data: Vec<_> = log.iter().filter(|r| r.path.starts_with("/services/data")).collect();
+    let data: Vec<_> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/services/data"))
+        .collect();
     assert_eq!(data.len(), 1);
     assert!(data[0].path.ends_with("/composite"), "{:?}", data[0]);
 
-    let dropdown = find_component(&canvas, "opportunity").expect("several opportunities → dropdown");
-    let options: Vec<_> = dropdown["options"].as_array().unwrap().iter().map(|o| o["text"].as_str().unwrap().to_string()).collect();
-    assert_eq!(options[0], "Globex — Platform renewal 2027", "contact-role opportunities first");
-    assert!(options.iter().any(|o| o == "Globex — Support add-on"), "then the account's open ones: {options:?}");
-    assert_eq!(options.len(), 3, "closed-won account opportunity is not listed: {options:?}");
+    let dropdown =
+        find_component(&canvas, "opportunity").expect("several opportunities → dropdown");
+    let options: Vec<_> = dropdown["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        options[0], "Globex — Platform renewal 2027",
+        "contact-role opportunities first"
+    );
+    assert!(
+        options.iter().any(|o| o == "Globex — Support add-on"),
+        "then the account's open ones: {options:?}"
+    );
+    assert_eq!(
+        options.len(),
+        3,
+        "closed-won account opportunity is not listed: {options:?}"
+    );
 
     // Warm: no Salesforce call at all.
     let again = app.initialize(&init).await;
@@ -104,13 +142,23 @@ async fn switching_opportunity_and_opening_cases_cost_no_call() {
     let second_name = dropdown["options"][1]["text"].as_str().unwrap().to_string();
 
     let switched = app
-        .submit(&submit_from(&init, &first, "show_opportunity", json!({"opportunity": second_id})))
+        .submit(&submit_from(
+            &init,
+            &first,
+            "show_opportunity",
+            json!({"opportunity": second_id}),
+        ))
         .await;
-    assert_eq!(find_component(&switched, "opportunity").unwrap()["value"], second_id);
+    assert_eq!(
+        find_component(&switched, "opportunity").unwrap()["value"],
+        second_id
+    );
     assert_eq!(switched["canvas"]["stored_data"]["opportunity"], second_id);
     assert!(texts(&switched).contains(&second_name));
 
-    let cases = app.submit(&submit_from(&init, &switched, "show_cases", json!({}))).await;
+    let cases = app
+        .submit(&submit_from(&init, &switched, "show_cases", json!({})))
+        .await;
     let items = cases["canvas"]["content"]["components"]
         .as_array()
         .unwrap()
@@ -121,95 +169,205 @@ async fn switching_opportunity_and_opening_cases_cost_no_call() {
         .unwrap()
         .clone();
     assert_eq!(items.len(), 3);
-    assert!(items[0]["action"]["url"].as_str().unwrap().contains("/lightning/r/Case/500"));
+    assert!(items[0]["action"]["url"]
+        .as_str()
+        .unwrap()
+        .contains("/lightning/r/Case/500"));
     let t = texts(&cases);
     for s in ["New", "Working", "Escalated", "Priority: High"] {
         assert!(t.contains(s), "missing {s} in {t}");
     }
 
     // Back keeps the chosen opportunity.
-    let back = app.submit(&submit_from(&init, &cases, "back", json!({}))).await;
+    let back = app
+        .submit(&submit_from(&init, &cases, "back", json!({})))
+        .await;
     assert!(find_component(&back, "opportunity").is_some());
-    assert_eq!(app.org.api_calls(), calls, "navigation is served from the cache");
+    assert_eq!(
+        app.org.api_calls(),
+        calls,
+        "navigation is served from the cache"
+    );
 
     // A forged opportunity id (not this person's) falls back to the first.
     let forged = app
-        .submit(&submit_from(&init, &first, "show_opportunity", json!({"opportunity": "006000000000EVIL"})))
+        .submit(&submit_from(
+            &init,
+            &first,
+            "show_opportunity",
+            json!({"opportunity": "006000000000EVIL"}),
+        ))
         .await;
-    assert_eq!(find_component(&forged, "opportunity").unwrap()["value"], dropdown["options"][0]["id"]);
+    assert_eq!(
+        find_component(&forged, "opportunity").unwrap()["value"],
+        dropdown["options"][0]["id"]
+    );
 
     // Refresh bypasses the cache.
-    app.submit(&submit_from(&init, &first, "refresh", json!({}))).await;
+    app.submit(&submit_from(&init, &first, "refresh", json!({})))
+        .await;
     assert_eq!(app.org.api_calls(), calls + 1);
 }
 
 #[tokio::test]
 async fn leads_converted_leads_accounts_and_strangers() {
     let app = spawn().await;
-    let lead = app.initialize(&person("lead", Some("lena@initech.example"), None)).await;
+    let lead = app
+        .initialize(&person("lead", Some("lena@initech.example"), None))
+        .await;
     let t = texts(&lead);
-    for s in ["Lena Fischer", "Salesforce Lead", "Initech", "Working - Contacted", "Maya Patel", "Open Lead in Salesforce"] {
+    for s in [
+        "Lena Fischer",
+        "Salesforce Lead",
+        "Initech",
+        "Working - Contacted",
+        "Maya Patel",
+        "Open Lead in Salesforce",
+    ] {
         assert!(t.contains(s), "lead: missing {s} in {t}");
     }
 
-    let converted = app.initialize(&person("lead", Some("omar@umbrella.example"), None)).await;
+    let converted = app
+        .initialize(&person("lead", Some("omar@umbrella.example"), None))
+        .await;
     let t = texts(&converted);
-    for s in ["Omar Haddad", "Salesforce Contact", "Converted from Lead", "Umbrella Health", "Germany"] {
+    for s in [
+        "Omar Haddad",
+        "Salesforce Contact",
+        "Converted from Lead",
+        "Umbrella Health",
+        "Germany",
+    ] {
         assert!(t.contains(s), "converted: missing {s} in {t}");
     }
 
     let account = app
-        .initialize(&person("user", Some("tony@stark.example"), Some("Stark Industries")))
+        .initialize(&person(
+            "user",
+            Some("tony@stark.example"),
+            Some("Stark Industries"),
+        ))
         .await;
     let t = texts(&account);
-    for s in ["Stark Industries", "stark.example", "Salesforce Account", "Opportunities (2)"] {
+    for s in [
+        "Stark Industries",
+        "stark.example",
+        "Salesforce Account",
+        "Opportunities (2)",
+    ] {
         assert!(t.contains(s), "account: missing {s} in {t}");
     }
 
-    let nobody = app.initialize(&person("user", Some("nobody@nowhere.example"), None)).await;
+    let nobody = app
+        .initialize(&person("user", Some("nobody@nowhere.example"), None))
+        .await;
     let t = texts(&nobody);
-    assert!(t.contains("Not in Salesforce") && t.contains("nobody@nowhere.example"), "{t}");
+    assert!(
+        t.contains("Not in Salesforce") && t.contains("nobody@nowhere.example"),
+        "{t}"
+    );
 
     let calls = app.org.api_calls();
     let no_email = app.initialize(&person("lead", None, None)).await;
     assert!(texts(&no_email).contains("No email address"));
-    assert_eq!(app.org.api_calls(), calls, "nothing to look up, nothing asked");
+    assert_eq!(
+        app.org.api_calls(),
+        calls,
+        "nothing to look up, nothing asked"
+    );
 
-    let twins = app.initialize(&person("lead", Some("twins@dup.example"), None)).await;
-    assert!(texts(&twins).contains("1 more Lead shares") || texts(&twins).contains("1 more Lead share"), "{}", texts(&twins));
+    let twins = app
+        .initialize(&person("lead", Some("twins@dup.example"), None))
+        .await;
+    assert!(
+        texts(&twins).contains("1 more Lead shares") || texts(&twins).contains("1 more Lead share"),
+        "{}",
+        texts(&twins)
+    );
 }
 
 #[tokio::test]
 async fn emails_are_matched_case_insensitively_and_escaped() {
     let app = spawn().await;
-    let upper = app.initialize(&person("user", Some("HANA@GLOBEX.EXAMPLE"), None)).await;
+    let upper = app
+        .initialize(&person("user", Some("HANA@GLOBEX.EXAMPLE"), None))
+        .await;
     assert!(texts(&upper).contains("Hana Okafor"));
 
-    let quoted = app.initialize(&person("user", Some("o'brien@x.com"), None)).await;
-    assert!(texts(&quoted).contains("Siobhan O'Brien"), "{}", texts(&quoted));
+    let quoted = app
+        .initialize(&person("user", Some("o'brien@x.com"), None))
+        .await;
+    assert!(
+        texts(&quoted).contains("Siobhan O'Brien"),
+        "{}",
+        texts(&quoted)
+    );
 
-    for attack in ["x' OR Name != '", "x\\' OR Name != '", "x@y.z' OR Email != '"] {
+    for attack in [
+        "x' OR Name != '",
+        "x\\' OR Name != '",
+        "x@y.z' OR Email != '",
+    ] {
         let before = app.org.api_calls();
-        let c = app.initialize(&person("user", Some(&format!("{attack}@evil.example")), None)).await;
-        assert!(texts(&c).contains("Not in Salesforce"), "{attack}: {}", texts(&c));
-        assert_eq!(app.org.api_calls(), before + 1, "the query ran and matched nothing");
+        let c = app
+            .initialize(&person(
+                "user",
+                Some(&format!("{attack}@evil.example")),
+                None,
+            ))
+            .await;
+        assert!(
+            texts(&c).contains("Not in Salesforce"),
+            "{attack}: {}",
+            texts(&c)
+        );
+        assert_eq!(
+            app.org.api_calls(),
+            before + 1,
+            "the query ran and matched nothing"
+        );
     }
     // The org saw the literal escaped, never an OR.
-    let soql: Vec<String> = app.org.requests().into_iter().flat_map(|r| r.soql).collect();
-    let contact_queries: Vec<_> = soql.iter().filter(|q| q.contains("FROM Contact WHERE Email")).collect();
-    assert!(contact_queries.iter().any(|q| q.contains(r"Email = 'x\' OR Name != \'@evil.example'")), "{contact_queries:#?}");
-    assert!(!soql.iter().any(|q| q.contains("OR Name")&& !q.contains(r"\' OR Name")), "unescaped injection reached the org");
+    let soql: Vec<String> = app
+        .org
+        .requests()
+        .into_iter()
+        .flat_map(|r| r.soql)
+        .collect();
+    let contact_queries: Vec<_> = soql
+        .iter()
+        .filter(|q| q.contains("FROM Contact WHERE Email"))
+        .collect();
+    assert!(
+        contact_queries
+            .iter()
+            .any(|q| q.contains(r"Email = 'x\' or name != \'@evil.example'")),
+        "{contact_queries:#?}"
+    );
+    assert!(
+        !soql
+            .iter()
+            .any(|q| q.to_lowercase().contains("' or name")
+                && !q.to_lowercase().contains(r"\' or name")),
+        "unescaped injection reached the org"
+    );
 }
 
 #[tokio::test]
 async fn expired_access_token_is_refreshed_once_for_many_callers() {
     let app = spawn().await;
-    app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    app.initialize(&person("user", Some("hana@globex.example"), None))
+        .await;
     assert_eq!(app.org.token_requests(), 1);
     app.org.switches().expire_access_tokens();
 
     let mut tasks = Vec::new();
-    for email in ["lena@initech.example", "omar@umbrella.example", "priya@hooli.example", "solo@freelance.example"] {
+    for email in [
+        "lena@initech.example",
+        "omar@umbrella.example",
+        "priya@hooli.example",
+        "solo@freelance.example",
+    ] {
         let body = person("user", Some(email), None);
         let url = app.url.clone();
         tasks.push(tokio::spawn(async move {
@@ -232,19 +390,34 @@ async fn expired_access_token_is_refreshed_once_for_many_callers() {
         assert!(!texts(&c).contains("Reconnect"), "{}", texts(&c));
         assert!(!texts(&c).contains("isn't answering"), "{}", texts(&c));
     }
-    assert_eq!(app.org.token_requests(), 2, "one shared refresh after expiry");
+    assert_eq!(
+        app.org.token_requests(),
+        2,
+        "one shared refresh after expiry"
+    );
 }
 
 #[tokio::test]
 async fn revoked_refresh_token_shows_reconnect_without_a_retry_loop() {
     let app = spawn().await;
     app.org.switches().revoke_refresh_tokens();
-    let c = app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    let c = app
+        .initialize(&person("user", Some("hana@globex.example"), None))
+        .await;
     assert!(texts(&c).contains("Reconnect Salesforce"), "{}", texts(&c));
-    assert!(component_ids(&c).iter().all(|id| id != "retry"), "no retry for a revoked token");
-    let again = app.initialize(&person("user", Some("lena@initech.example"), None)).await;
+    assert!(
+        component_ids(&c).iter().all(|id| id != "retry"),
+        "no retry for a revoked token"
+    );
+    let again = app
+        .initialize(&person("user", Some("lena@initech.example"), None))
+        .await;
     assert!(texts(&again).contains("Reconnect Salesforce"));
-    assert_eq!(app.org.token_requests(), 1, "a revoked token is not tried again and again");
+    assert_eq!(
+        app.org.token_requests(),
+        1,
+        "a revoked token is not tried again and again"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +442,9 @@ async fn faults_become_canvases_with_retry() {
     app.org.switches().set_malformed(false);
 
     // Retry after the fault clears shows the panel.
-    let ok = app.submit(&submit_from(&init, &c, "retry", json!({}))).await;
+    let ok = app
+        .submit(&submit_from(&init, &c, "retry", json!({})))
+        .await;
     assert!(texts(&ok).contains("Hana Okafor"));
 }
 
@@ -283,15 +458,22 @@ async fn slow_org_gives_a_canvas_within_the_deadline_or_the_last_known_data() {
     app.org.switches().set_latency(Duration::from_secs(3));
     // Refresh while slow: the last known data, marked, with a retry.
     let started = Instant::now();
-    let stale = app.submit(&submit_from(&init, &first, "refresh", json!({}))).await;
-    assert!(started.elapsed() < Duration::from_secs(2), "answered at the deadline, not after the org");
+    let stale = app
+        .submit(&submit_from(&init, &first, "refresh", json!({})))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered at the deadline, not after the org"
+    );
     let t = texts(&stale);
     assert!(t.contains("Salesforce isn't answering (timed out)"), "{t}");
     assert!(t.contains("Hana Okafor"), "{t}");
     assert!(component_ids(&stale).contains(&"retry".to_string()));
 
     // Someone never seen before: the timeout canvas.
-    let c = app.initialize(&person("user", Some("lena@initech.example"), None)).await;
+    let c = app
+        .initialize(&person("user", Some("lena@initech.example"), None))
+        .await;
     assert!(texts(&c).contains("slow to answer"), "{}", texts(&c));
 }
 
@@ -299,7 +481,8 @@ async fn slow_org_gives_a_canvas_within_the_deadline_or_the_last_known_data() {
 async fn concurrent_cold_renders_of_one_person_share_one_query() {
     let app = spawn().await;
     // Authenticate first so the burst measures queries, not the token.
-    app.initialize(&person("user", Some("priya@hooli.example"), None)).await;
+    app.initialize(&person("user", Some("priya@hooli.example"), None))
+        .await;
     let before = app.org.api_calls();
     app.org.switches().set_latency(Duration::from_millis(100));
     let init = person("user", Some("hana@globex.example"), None);
@@ -324,7 +507,11 @@ async fn workspaces_never_share_cache_entries() {
     let calls = app.org.api_calls();
     a["workspace_id"] = json!("another-workspace");
     app.initialize(&a).await;
-    assert_eq!(app.org.api_calls(), calls + 1, "another workspace fetches its own");
+    assert_eq!(
+        app.org.api_calls(),
+        calls + 1,
+        "another workspace fetches its own"
+    );
 }
 
 #[tokio::test]
@@ -339,9 +526,19 @@ async fn a_configured_workspace_refuses_others() {
 
 #[tokio::test]
 async fn missing_connected_app_settings_say_not_connected() {
-    let app = spawn_with(&[("SALESFORCE_CLIENT_ID", ""), ("SALESFORCE_CLIENT_SECRET", "")]).await;
-    let c = app.initialize(&person("user", Some("hana@globex.example"), None)).await;
-    assert!(texts(&c).contains("Salesforce isn't connected"), "{}", texts(&c));
+    let app = spawn_with(&[
+        ("SALESFORCE_CLIENT_ID", ""),
+        ("SALESFORCE_CLIENT_SECRET", ""),
+    ])
+    .await;
+    let c = app
+        .initialize(&person("user", Some("hana@globex.example"), None))
+        .await;
+    assert!(
+        texts(&c).contains("Salesforce isn't connected"),
+        "{}",
+        texts(&c)
+    );
     assert_eq!(app.org.token_requests(), 0);
 }
 
@@ -352,15 +549,21 @@ async fn rotated_refresh_token_is_stored_and_wins_on_restart() {
     let org = start_org().await;
     org.switches().set_rotation(true);
     let app = spawn_on(org, &[], sf_inbox::store::TokenStore::file(&dir)).await;
-    app.initialize(&person("user", Some("hana@globex.example"), None)).await;
+    app.initialize(&person("user", Some("hana@globex.example"), None))
+        .await;
     let stored = std::fs::read_to_string(dir.join("salesforce-token.json")).unwrap();
-    assert!(!stored.contains(sf_inbox::sandbox::SANDBOX_REFRESH_TOKEN), "the rotated token replaced the configured one");
+    assert!(
+        !stored.contains(sf_inbox::sandbox::SANDBOX_REFRESH_TOKEN),
+        "the rotated token replaced the configured one"
+    );
 
     // "Restart": a new app on the same org and data dir. Reusing the
     // configured (already rotated) token would revoke the connection.
     app.server.abort();
     let again = spawn_on(app.org, &[], sf_inbox::store::TokenStore::file(&dir)).await;
-    let c = again.initialize(&person("user", Some("lena@initech.example"), None)).await;
+    let c = again
+        .initialize(&person("user", Some("lena@initech.example"), None))
+        .await;
     assert!(texts(&c).contains("Lena Fischer"), "{}", texts(&c));
     std::fs::remove_dir_all(&dir).unwrap();
 }

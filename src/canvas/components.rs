@@ -356,12 +356,14 @@ pub fn spacer(size: SpacerSize) -> Component {
     Component::Spacer(Spacer { size })
 }
 
-/// Canvas Kit text markup is a tiny Markdown subset (bold and links); escape
-/// record values so a name like `*Bob*` or `[x](y)` renders as typed.
+/// Canvas Kit text markup is a tiny subset (`**bold**` and `[links](url)`);
+/// escape just the characters that can open those, so a name like `*Bob*`
+/// or `[x](y)` renders as typed and `SOME_CODE` is not littered with
+/// backslashes.
 pub fn escape_markup(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '*' | '_' | '[' | ']' | '(' | ')' | '\\' | '`') {
+        if matches!(c, '*' | '[' | ']' | '\\') {
             out.push('\\');
         }
         out.push(c);
@@ -418,7 +420,8 @@ mod tests {
 
     #[test]
     fn markup_is_escaped() {
-        assert_eq!(escape_markup("*Bob* [x](y)"), "\\*Bob\\* \\[x\\]\\(y\\)");
+        assert_eq!(escape_markup("*Bob* [x](y)"), "\\*Bob\\* \\[x\\](y)");
+        assert_eq!(escape_markup("INSUFFICIENT_ACCESS"), "INSUFFICIENT_ACCESS");
         assert_eq!(escape_markup("O'Brien & Zoë"), "O'Brien & Zoë");
     }
 }

@@ -39,9 +39,18 @@ pub struct TestApp {
 pub fn config_for(org: &FakeOrg, overrides: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = [
         ("SALESFORCE_LOGIN_URL", org.url()),
-        ("SALESFORCE_CLIENT_ID", sandbox::SANDBOX_CLIENT_ID.to_string()),
-        ("SALESFORCE_CLIENT_SECRET", sandbox::SANDBOX_CLIENT_SECRET.to_string()),
-        ("SALESFORCE_REFRESH_TOKEN", sandbox::SANDBOX_REFRESH_TOKEN.to_string()),
+        (
+            "SALESFORCE_CLIENT_ID",
+            sandbox::SANDBOX_CLIENT_ID.to_string(),
+        ),
+        (
+            "SALESFORCE_CLIENT_SECRET",
+            sandbox::SANDBOX_CLIENT_SECRET.to_string(),
+        ),
+        (
+            "SALESFORCE_REFRESH_TOKEN",
+            sandbox::SANDBOX_REFRESH_TOKEN.to_string(),
+        ),
         ("INTERCOM_CLIENT_SECRET", SECRET.to_string()),
         ("SALESFORCE_TIMEOUT_MS", "2000".to_string()),
         ("BIND_ADDR", "127.0.0.1:0".to_string()),
@@ -102,7 +111,11 @@ impl TestApp {
     /// Posts and returns the canvas, asserting Intercom got a 200.
     pub async fn canvas(&self, path: &str, body: &Value) -> Value {
         let resp = self.post_signed(path, body).await;
-        assert_eq!(resp.status(), 200, "Intercom must always get a 200 and a canvas");
+        assert_eq!(
+            resp.status(),
+            200,
+            "Intercom must always get a 200 and a canvas"
+        );
         let v: Value = resp.json().await.unwrap();
         assert!(v["canvas"]["content"]["components"].is_array(), "{v}");
         v
@@ -124,7 +137,8 @@ pub fn person(role: &str, email: Option<&str>, company: Option<&str>) -> Value {
         contact["email"] = json!(e);
     }
     if let Some(c) = company {
-        contact["companies"] = json!({"type": "list", "data": [{"type": "company", "id": "c1", "name": c}]});
+        contact["companies"] =
+            json!({"type": "list", "data": [{"type": "company", "id": "c1", "name": c}]});
     }
     json!({
         "workspace_id": "ws-test", "workspace_region": "us",
@@ -149,7 +163,15 @@ pub fn texts(canvas: &Value) -> String {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
-                for k in ["text", "label", "title", "subtitle", "tertiary_text", "field", "value"] {
+                for k in [
+                    "text",
+                    "label",
+                    "title",
+                    "subtitle",
+                    "tertiary_text",
+                    "field",
+                    "value",
+                ] {
                     if let Some(Value::String(s)) = m.get(k) {
                         out.push(s.clone());
                     }
