@@ -6,6 +6,7 @@ use std::sync::{Arc, Once};
 use axum::Router;
 
 use crate::config::{Config, SalesforceMode};
+use crate::intercom::IntercomClient;
 use crate::routes::{self, AppState};
 use crate::salesforce::auth::{Credentials, TokenManager};
 use crate::salesforce::cache::QueryCache;
@@ -16,6 +17,7 @@ use crate::store::{StoreError, TokenStore};
 pub struct App {
     pub router: Router,
     pub sidebar: Arc<Sidebar>,
+    pub intercom: Arc<IntercomClient>,
 }
 
 impl App {
@@ -56,6 +58,11 @@ pub fn build(config: &Config, store: TokenStore) -> Result<App, StoreError> {
         },
         store,
     )?;
+    let intercom = Arc::new(IntercomClient::new(
+        http.clone(),
+        config.intercom_access_token.clone(),
+        config.intercom_api_url.clone(),
+    ));
     let client = SalesforceClient::new(
         http,
         auth,
@@ -68,5 +75,9 @@ pub fn build(config: &Config, store: TokenStore) -> Result<App, StoreError> {
         intercom_secret: config.intercom_client_secret.clone(),
         sidebar: sidebar.clone(),
     });
-    Ok(App { router, sidebar })
+    Ok(App {
+        router,
+        sidebar,
+        intercom,
+    })
 }

@@ -78,6 +78,10 @@ pub struct Config {
     pub fixtures_dir: PathBuf,
     /// When set, requests from any other Intercom workspace are refused.
     pub workspace_id: Option<String>,
+    /// For the Intercom REST API (notes, teammates, conversation parts).
+    pub intercom_access_token: Option<Secret>,
+    /// Pins the Intercom REST host; by default it follows the workspace region.
+    pub intercom_api_url: Option<Url>,
 }
 
 impl Config {
@@ -173,6 +177,14 @@ impl Config {
             });
         }
 
+        let intercom_api_url = match get("INTERCOM_API_URL") {
+            None => None,
+            Some(u) => Some(Url::parse(&u).map_err(|e| ConfigError::Invalid {
+                name: "INTERCOM_API_URL",
+                reason: format!("{u:?}: {e}"),
+            })?),
+        };
+
         Ok(Config {
             bind_addr,
             intercom_client_secret,
@@ -186,6 +198,8 @@ impl Config {
                 .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").into())
                 .into(),
             workspace_id: get("INTERCOM_WORKSPACE_ID"),
+            intercom_access_token: get("INTERCOM_ACCESS_TOKEN").map(Secret::new),
+            intercom_api_url,
         })
     }
 
@@ -272,6 +286,7 @@ mod tests {
             ("SALESFORCE_API_VERSION", "latest"),
             ("SALESFORCE_TIMEOUT_MS", "0"),
             ("SANDBOX", "maybe"),
+            ("INTERCOM_API_URL", "not a url"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -290,10 +305,16 @@ mod tests {
             ("SALESFORCE_CLIENT_SECRET", "hunter2"),
             ("SALESFORCE_REFRESH_TOKEN", "5Aep861-refresh"),
             ("INTERCOM_CLIENT_SECRET", "intercom-secret"),
+            ("INTERCOM_ACCESS_TOKEN", "dG9rOmFjY2Vzcw=="),
         ])
         .unwrap();
         let dbg = format!("{c:?}");
-        for s in ["hunter2", "5Aep861-refresh", "intercom-secret"] {
+        for s in [
+            "hunter2",
+            "5Aep861-refresh",
+            "intercom-secret",
+            "dG9rOmFjY2Vzcw==",
+        ] {
             assert!(!dbg.contains(s), "{s} leaked into {dbg}");
         }
     }

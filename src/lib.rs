@@ -5,12 +5,14 @@
 //! - [`panels`]: pure rendering from records to canvases
 //! - [`sidebar`]: what one request shows (cache, fetch, fallbacks)
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
+//! - [`intercom`]: the Intercom REST client
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
 
 pub mod app;
 pub mod canvas;
 pub mod config;
+pub mod intercom;
 pub mod panels;
 pub mod routes;
 pub mod salesforce;

@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
 
     // The sandbox org lives as long as the server.
     let mut sandbox_org = None;
+    let mut sandbox_intercom = None;
     let store = if config.is_sandbox() {
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let org = match FakeOrg::start(addr, &config.fixtures_dir).await {
@@ -49,6 +50,18 @@ async fn main() -> ExitCode {
             refresh_token: Some(Secret::new(sandbox::SANDBOX_REFRESH_TOKEN)),
         });
         sandbox_org = Some(org);
+        // The sandbox Intercom API answers notes, teammates and conversations.
+        if config.intercom_access_token.is_none() && config.intercom_api_url.is_none() {
+            match sandbox::intercom::FakeIntercom::start(addr, &config.fixtures_dir).await {
+                Ok(fake) => {
+                    config.intercom_access_token =
+                        Some(Secret::new(sandbox::intercom::SANDBOX_INTERCOM_TOKEN));
+                    config.intercom_api_url = Some(fake.url().parse().expect("sandbox URL parses"));
+                    sandbox_intercom = Some(fake);
+                }
+                Err(e) => eprintln!("sandbox Intercom API not started: {e}"),
+            }
+        }
         // The sandbox is reseeded on every start: a stored token would be stale.
         TokenStore::memory()
     } else {
@@ -71,6 +84,12 @@ async fn main() -> ExitCode {
     };
     let local = listener.local_addr().expect("bound socket has an address");
     print_banner(&config, local, sandbox_org.as_ref());
+    if let Some(fake) = &sandbox_intercom {
+        println!(
+            "  Intercom REST API: sandbox at {} (notes land there)",
+            fake.url()
+        );
+    }
 
     let served = axum::serve(listener, app.router)
         .with_graceful_shutdown(async {

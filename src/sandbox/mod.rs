@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod error;
+pub mod intercom;
 pub mod json;
 pub mod schema;
 mod server;

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use sf_inbox::app::{self, App};
 use sf_inbox::canvas::signature::sign_body;
 use sf_inbox::config::Config;
+use sf_inbox::intercom::IntercomClient;
+use sf_inbox::sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 use sf_inbox::sandbox::{self, FakeOrg};
 use sf_inbox::sidebar::Sidebar;
 use sf_inbox::store::TokenStore;
@@ -30,6 +32,9 @@ pub async fn start_org() -> FakeOrg {
 pub struct TestApp {
     pub url: String,
     pub org: FakeOrg,
+    /// The sandbox Intercom REST API the app's notes and lookups go to.
+    pub intercom: FakeIntercom,
+    pub intercom_client: Arc<IntercomClient>,
     pub sidebar: Arc<Sidebar>,
     pub http: reqwest::Client,
     pub server: tokio::task::JoinHandle<()>,
@@ -78,8 +83,21 @@ pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: TokenStore) -> TestApp {
-    let config = config_for(&org, overrides);
-    let App { router, sidebar } = app::build(&config, store).expect("app builds");
+    let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures())
+        .await
+        .expect("fake Intercom starts");
+    let intercom_url = intercom.url();
+    let mut all: Vec<(&str, &str)> = vec![
+        ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
+        ("INTERCOM_API_URL", &intercom_url),
+    ];
+    all.extend_from_slice(overrides);
+    let config = config_for(&org, &all);
+    let App {
+        router,
+        sidebar,
+        intercom: intercom_client,
+    } = app::build(&config, store).expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
@@ -88,6 +106,8 @@ pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: TokenStor
     TestApp {
         url: format!("http://{addr}"),
         org,
+        intercom,
+        intercom_client,
         sidebar,
         http: reqwest::Client::new(),
         server,
