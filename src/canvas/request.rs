@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::components::Canvas;
+use crate::intercom::opt_id_string;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CanvasRequest {
@@ -36,7 +37,7 @@ pub struct CanvasRequest {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Admin {
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "opt_id_string")]
     pub id: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
@@ -46,7 +47,7 @@ pub struct Admin {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Person {
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "opt_id_string")]
     pub id: Option<String>,
     /// `user` or `lead` (newer payloads use `role`, older ones `type`).
     #[serde(default)]
@@ -59,7 +60,7 @@ pub struct Person {
     pub name: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "opt_id_string")]
     pub owner_id: Option<String>,
     #[serde(default)]
     pub companies: Option<Value>,
@@ -67,11 +68,11 @@ pub struct Person {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Conversation {
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "opt_id_string")]
     pub id: Option<String>,
     #[serde(default)]
     pub state: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "opt_id_string")]
     pub admin_assignee_id: Option<String>,
 }
 
@@ -91,18 +92,6 @@ impl CurrentCanvas {
             CurrentCanvas::Plain(c) => c,
         }
     }
-}
-
-/// Intercom sends some ids as numbers and some as strings.
-fn lenient_string<'de, D>(d: D) -> Result<Option<String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) if !s.is_empty() => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
 }
 
 /// Whether Intercom thinks the person is a lead or a user.

@@ -130,7 +130,11 @@ fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
     opt_id_string(d)?.ok_or_else(|| serde::de::Error::custom("missing id"))
 }
 
-fn opt_id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+/// Intercom sends some ids as numbers and some as strings; read both, and
+/// an empty string as none.
+pub(crate) fn opt_id_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) if !s.is_empty() => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),

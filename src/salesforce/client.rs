@@ -229,15 +229,34 @@ impl SalesforceClient {
         Ok(Reply { status, body })
     }
 
-    /// Runs a query and follows `nextRecordsUrl` to the end.
+    /// Runs a query and follows `nextRecordsUrl` to the end. A locator
+    /// belongs to the session that made it: if a token refresh lands
+    /// mid-way, Salesforce refuses the next page (`INVALID_QUERY_LOCATOR`)
+    /// and the query restarts from the first page, once.
     pub async fn query<T: DeserializeOwned>(
         &self,
         soql: &Select,
     ) -> Result<Vec<T>, SalesforceError> {
-        let mut path = self.query_path(soql);
+        let first = self.query_path(soql);
+        let mut restarted = false;
+        let mut path = first.clone();
         let mut out = Vec::new();
         loop {
-            let reply = self.call(Method::GET, &path, None, &[]).await?;
+            let reply = match self.call(Method::GET, &path, None, &[]).await {
+                Err(SalesforceError::Rejected { errors, .. })
+                    if !restarted
+                        && path != first
+                        && errors
+                            .iter()
+                            .any(|e| e.error_code == "INVALID_QUERY_LOCATOR") =>
+                {
+                    restarted = true;
+                    out.clear();
+                    path = first.clone();
+                    continue;
+                }
+                other => other?,
+            };
             let page: QueryResult<T> = parse(&reply.body)?;
             out.extend(page.records);
             match (page.done, page.next_records_url) {

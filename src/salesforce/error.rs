@@ -67,16 +67,11 @@ impl SalesforceError {
         )
     }
 
-    /// Whether stale data is a fair answer to this error (a fault on
-    /// Salesforce's side, not a revoked or missing connection).
+    /// Whether stale data is a fair answer to this error: the same faults
+    /// a retry may cure (on Salesforce's side), never a revoked or missing
+    /// connection, where old data would hide that an admin must act.
     pub fn allows_stale(&self) -> bool {
-        matches!(
-            self,
-            SalesforceError::Timeout(_)
-                | SalesforceError::Unavailable(_)
-                | SalesforceError::Malformed(_)
-                | SalesforceError::ApiLimit
-        )
+        self.is_retryable()
     }
 
     /// Classifies a non-2xx REST answer by its status and error body.
@@ -146,5 +141,38 @@ mod tests {
             ),
             SalesforceError::Forbidden(_)
         ));
+    }
+}
+
+#[cfg(test)]
+mod real_bodies {
+    use super::*;
+
+    fn body(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/data/salesforce/errors/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn classifies_error_bodies_recorded_from_real_orgs() {
+        match SalesforceError::from_response(400, &body("invalid_field_400.restforce.json")) {
+            SalesforceError::Rejected { errors, .. } => {
+                assert_eq!(errors[0].error_code, "INVALID_FIELD")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            SalesforceError::from_response(404, &body("not_found_resource_404.restforce.json")),
+            SalesforceError::NotFound
+        ));
+        // A 401 that survives the one refresh is reported, not retried forever.
+        let e = SalesforceError::from_response(401, &body("invalid_session_id_401.restforce.json"));
+        assert!(
+            matches!(e, SalesforceError::Rejected { status: 401, .. }),
+            "{e:?}"
+        );
     }
 }
