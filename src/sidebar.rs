@@ -74,7 +74,16 @@ impl Sidebar {
                 )
                 .await
             }
-            ids::SHOW_CASES => self.render(req, Source::Peek, View::Cases).await,
+            ids::SHOW_CASES => {
+                self.render(
+                    req,
+                    Source::Peek,
+                    View::Cases {
+                        opportunity: stored_opportunity,
+                    },
+                )
+                .await
+            }
             ids::SHOW_OPPORTUNITY => {
                 let chosen = req
                     .input_str(ids::OPPORTUNITY)

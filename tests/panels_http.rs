@@ -182,7 +182,11 @@ async fn switching_opportunity_and_opening_cases_cost_no_call() {
     let back = app
         .submit(&submit_from(&init, &cases, "back", json!({})))
         .await;
-    assert!(find_component(&back, "opportunity").is_some());
+    assert_eq!(
+        find_component(&back, "opportunity").unwrap()["value"],
+        second_id,
+        "back from the case list returns to the opportunity chosen before"
+    );
     assert_eq!(
         app.org.api_calls(),
         calls,

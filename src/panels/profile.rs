@@ -18,8 +18,9 @@ use crate::salesforce::SalesforceError;
 pub enum View {
     /// The panels, showing this opportunity (else the first).
     Summary { opportunity: Option<String> },
-    /// The open-case list.
-    Cases,
+    /// The open-case list; remembers the opportunity shown before, so
+    /// Back returns to it.
+    Cases { opportunity: Option<String> },
 }
 
 /// Everything a render needs besides the records.
@@ -49,9 +50,13 @@ pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
     let mut canvas_view = "summary";
     let mut selected: Option<String> = None;
     match (p, view) {
-        (Profile::Contact(cp), View::Cases) => {
+        (Profile::Contact(cp), View::Cases { opportunity }) => {
             canvas_view = "cases";
             cases(&mut c, cp, ctx);
+            selected = opportunity
+                .as_deref()
+                .and_then(|w| cp.opportunities.iter().find(|o| o.id == w))
+                .map(|o| o.id.clone());
         }
         (Profile::Contact(cp), View::Summary { opportunity }) => {
             contact(&mut c, cp, ctx);
@@ -64,10 +69,8 @@ pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
         (Profile::Lead(lp), _) => lead(&mut c, lp, ctx),
         (Profile::Account(ap), _) => {
             account_only(&mut c, ap, ctx);
-            let wanted = match view {
-                View::Summary { opportunity } => opportunity.as_deref(),
-                View::Cases => None,
-            };
+            let (View::Summary { opportunity } | View::Cases { opportunity }) = view;
+            let wanted = opportunity.as_deref();
             selected = opportunities(&mut c, &ap.opportunities, wanted, ctx);
         }
         (Profile::NotFound { email, companies }, _) => {
