@@ -78,6 +78,8 @@ pub struct Config {
     pub fixtures_dir: PathBuf,
     /// When set, requests from any other Intercom workspace are refused.
     pub workspace_id: Option<String>,
+    /// Serve the local inbox preview at `/` (`PREVIEW`; on by default in sandbox mode).
+    pub preview: bool,
 }
 
 impl Config {
@@ -142,6 +144,18 @@ impl Config {
             })
         };
 
+        let preview = match get("PREVIEW").as_deref() {
+            None => sandbox,
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PREVIEW",
+                    reason: format!("expected on or off, got {other:?}"),
+                })
+            }
+        };
+
         let intercom_client_secret = match (get("INTERCOM_CLIENT_SECRET"), &salesforce) {
             (Some(s), _) => Secret::new(s),
             (None, SalesforceMode::Sandbox) => Secret::new(SANDBOX_INTERCOM_SECRET),
@@ -186,6 +200,7 @@ impl Config {
                 .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").into())
                 .into(),
             workspace_id: get("INTERCOM_WORKSPACE_ID"),
+            preview,
         })
     }
 
@@ -272,6 +287,7 @@ mod tests {
             ("SALESFORCE_API_VERSION", "latest"),
             ("SALESFORCE_TIMEOUT_MS", "0"),
             ("SANDBOX", "maybe"),
+            ("PREVIEW", "yes"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -282,6 +298,19 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("SALESFORCE_LOGIN_URL"));
+    }
+
+    #[test]
+    fn preview_is_on_in_sandbox_mode_and_off_in_production_unless_asked() {
+        assert!(cfg(&[]).unwrap().preview);
+        assert!(!cfg(&[("PREVIEW", "off")]).unwrap().preview);
+        let org = [
+            ("SALESFORCE_CLIENT_ID", "x"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+        ];
+        assert!(!cfg(&org).unwrap().preview);
+        let on = [org[0], org[1], ("PREVIEW", "on")];
+        assert!(cfg(&on).unwrap().preview);
     }
 
     #[test]
