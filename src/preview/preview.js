@@ -603,7 +603,9 @@
     if (r.ok && r.data) {
       let text = describeSandbox(r.data);
       if (name === "expire-tokens") text += " · access tokens expired";
-      if (name === "revoke") text += " · access revoked";
+      if (name === "revoke") {
+        text += " · access revoked: the app shows Reconnect Salesforce until it is restarted (Reset does not undo it)";
+      }
       if (name !== "reset") text += " — click Refresh in the sidebar to see it";
       out.textContent = text;
       out.dataset.healthy = String(!(r.data.latency_ms || r.data.fail_status || r.data.malformed || r.data.api_limit));
