@@ -286,8 +286,8 @@ async fn initialize(
     headers: HeaderMap,
     Json(ask): Json<InitializeAsk>,
 ) -> Response {
-    if let Err(r) = same_origin(&headers) {
-        return r;
+    if cross_site(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused");
     }
     let Some(conv) = p.conversation(&ask.conversation) else {
         return unknown_conversation();
@@ -301,8 +301,8 @@ async fn submit(
     headers: HeaderMap,
     Json(ask): Json<SubmitAsk>,
 ) -> Response {
-    if let Err(r) = same_origin(&headers) {
-        return r;
+    if cross_site(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused");
     }
     let Some(conv) = p.conversation(&ask.conversation) else {
         return unknown_conversation();
@@ -330,8 +330,8 @@ async fn sandbox_action(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = same_origin(&headers) {
-        return r;
+    if cross_site(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused");
     }
     let Some(org) = &p.sandbox_url else {
         return no_sandbox();
@@ -414,12 +414,11 @@ async fn relay(req: reqwest::RequestBuilder) -> Response {
 
 /// Browsers mark cross-site requests; refuse them so another site cannot
 /// drive the sandbox controls or the signing through a teammate's browser.
-#[allow(clippy::result_large_err)]
-fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        None | Some("same-origin" | "none") => Ok(()),
-        Some(_) => Err(error(StatusCode::FORBIDDEN, "cross-site request refused")),
-    }
+fn cross_site(headers: &HeaderMap) -> bool {
+    !matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        None | Some("same-origin" | "none")
+    )
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
