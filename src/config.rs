@@ -82,6 +82,8 @@ pub struct Config {
     pub intercom_access_token: Option<Secret>,
     /// Pins the Intercom REST host; by default it follows the workspace region.
     pub intercom_api_url: Option<Url>,
+    /// Serve the local inbox preview at `/` (`PREVIEW`; on by default in sandbox mode).
+    pub preview: bool,
 }
 
 impl Config {
@@ -146,6 +148,18 @@ impl Config {
             })
         };
 
+        let preview = match get("PREVIEW").as_deref() {
+            None => sandbox,
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PREVIEW",
+                    reason: format!("expected on or off, got {other:?}"),
+                })
+            }
+        };
+
         let intercom_client_secret = match (get("INTERCOM_CLIENT_SECRET"), &salesforce) {
             (Some(s), _) => Secret::new(s),
             (None, SalesforceMode::Sandbox) => Secret::new(SANDBOX_INTERCOM_SECRET),
@@ -200,6 +214,7 @@ impl Config {
             workspace_id: get("INTERCOM_WORKSPACE_ID"),
             intercom_access_token: get("INTERCOM_ACCESS_TOKEN").map(Secret::new),
             intercom_api_url,
+            preview,
         })
     }
 
@@ -287,6 +302,7 @@ mod tests {
             ("SALESFORCE_TIMEOUT_MS", "0"),
             ("SANDBOX", "maybe"),
             ("INTERCOM_API_URL", "not a url"),
+            ("PREVIEW", "yes"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -297,6 +313,19 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("SALESFORCE_LOGIN_URL"));
+    }
+
+    #[test]
+    fn preview_is_on_in_sandbox_mode_and_off_in_production_unless_asked() {
+        assert!(cfg(&[]).unwrap().preview);
+        assert!(!cfg(&[("PREVIEW", "off")]).unwrap().preview);
+        let org = [
+            ("SALESFORCE_CLIENT_ID", "x"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+        ];
+        assert!(!cfg(&org).unwrap().preview);
+        let on = [org[0], org[1], ("PREVIEW", "on")];
+        assert!(cfg(&on).unwrap().preview);
     }
 
     #[test]

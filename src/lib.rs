@@ -8,12 +8,14 @@
 //! - [`intercom`]: the Intercom REST client
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
+//! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
 
 pub mod app;
 pub mod canvas;
 pub mod config;
 pub mod intercom;
 pub mod panels;
+pub mod preview;
 pub mod routes;
 pub mod salesforce;
 pub mod sandbox;

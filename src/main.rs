@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_body;
 use sf_inbox::config::{Config, OrgSettings, SalesforceMode, Secret};
+use sf_inbox::preview;
 use sf_inbox::sandbox::{self, FakeOrg};
 use sf_inbox::store::TokenStore;
 
@@ -83,6 +84,18 @@ async fn main() -> ExitCode {
         }
     };
     let local = listener.local_addr().expect("bound socket has an address");
+    let router = match preview::attach(
+        app.router,
+        &config,
+        local,
+        sandbox_org.as_ref().map(FakeOrg::url),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("start-up failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     print_banner(&config, local, sandbox_org.as_ref());
     if let Some(fake) = &sandbox_intercom {
         println!(
@@ -91,7 +104,7 @@ async fn main() -> ExitCode {
         );
     }
 
-    let served = axum::serve(listener, app.router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -111,6 +124,12 @@ async fn main() -> ExitCode {
 fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
     let base = format!("http://{local}");
     println!("sf-inbox listening on {base}");
+    if config.preview {
+        println!(
+            "  Inbox preview (open in a browser): {}/",
+            preview::loopback_url(local)
+        );
+    }
     println!("  Canvas Kit initialize URL: {base}/canvas/initialize");
     println!("  Canvas Kit submit URL:     {base}/canvas/submit");
     println!("  Health:                    {base}/healthz");

@@ -2,6 +2,8 @@
 //! random loopback port, talking real HTTP.
 #![allow(dead_code)]
 
+pub mod preview;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,552 @@
+//! A local inbox preview: `GET /` shows a page that looks like Intercom's
+//! Inbox, with sample conversations on the left and this app's sidebar on
+//! the right, so a developer sees the sidebar itself after `cargo run`.
+//!
+//! The sidebar is drawn from the app's real answers. The page's script asks
+//! this module's API (`/preview/api/*`), which builds the Canvas Kit bodies
+//! Intercom would send for a sample conversation, signs them with the
+//! configured `INTERCOM_CLIENT_SECRET` and POSTs them over loopback to the
+//! app's own `/canvas/initialize` and `/canvas/submit`; it returns the exact
+//! request and response so the page can show both. In sandbox mode the
+//! sandbox org's fault switches are proxied too, so every error canvas is
+//! one click away on a single origin.
+//!
+//! On by default in sandbox mode, off otherwise unless `PREVIEW=on`. The
+//! preview can only render the sample people of `fixtures/preview/`, and
+//! refuses cross-site requests (no CSRF onto the sandbox controls).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Path as AxPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::canvas::signature::sign_body;
+use crate::config::{Config, Secret};
+
+const PAGE: &str = include_str!("page.html");
+const STYLE: &str = include_str!("preview.css");
+const SCRIPT: &str = include_str!("preview.js");
+/// The sample conversations shipped with the app, used when
+/// `FIXTURES_DIR/preview/conversations.json` does not exist.
+const BUILT_IN_CONVERSATIONS: &str = include_str!("../../fixtures/preview/conversations.json");
+
+/// Only the page's own scripts and styles; canvas images may come from anywhere.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src http: https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The sandbox control calls the page may make (`POST`), besides `GET state`.
+const SANDBOX_ACTIONS: [&str; 4] = ["switches", "expire-tokens", "revoke", "reset"];
+
+/// One sample conversation in the inbox list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SampleConversation {
+    pub id: String,
+    pub subject: String,
+    pub message: String,
+    #[serde(default)]
+    pub waiting: String,
+    pub contact: SampleContact,
+}
+
+/// The person in a sample conversation, as Intercom knows them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SampleContact {
+    pub id: String,
+    /// `user` or `lead`.
+    pub role: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("preview conversations {path}: {reason}")]
+    Conversations { path: String, reason: String },
+}
+
+/// Everything the preview handlers need.
+pub struct Preview {
+    /// The app's own base URL on loopback, e.g. `http://127.0.0.1:8080`.
+    pub app_url: String,
+    pub secret: Secret,
+    /// The sandbox org's URL; `None` hides the fault controls.
+    pub sandbox_url: Option<String>,
+    /// Sent as `workspace_id` (the configured one, so requests are not refused).
+    pub workspace_id: String,
+    pub conversations: Vec<SampleConversation>,
+    pub http: reqwest::Client,
+}
+
+type Shared = Arc<Preview>;
+
+/// Adds the preview routes to `router` when `config.preview` is on.
+/// `local` is the address the app is bound to (an unspecified address is
+/// reached on loopback); `sandbox_url` is the sandbox org, if one runs.
+pub fn attach(
+    router: Router,
+    config: &Config,
+    local: SocketAddr,
+    sandbox_url: Option<String>,
+) -> Result<Router, PreviewError> {
+    if !config.preview {
+        return Ok(router);
+    }
+    let preview = Preview {
+        app_url: loopback_url(local),
+        secret: config.intercom_client_secret.clone(),
+        sandbox_url,
+        workspace_id: config
+            .workspace_id
+            .clone()
+            .unwrap_or_else(|| "preview".to_string()),
+        conversations: load_conversations(&config.fixtures_dir)?,
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .expect("a plain HTTP client builds"),
+    };
+    Ok(router.merge(self::router(preview)))
+}
+
+pub fn router(preview: Preview) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/preview/preview.css", get(style))
+        .route("/preview/preview.js", get(script))
+        .route("/preview/api/conversations", get(conversations))
+        .route("/preview/api/initialize", post(initialize))
+        .route("/preview/api/submit", post(submit))
+        .route("/preview/api/sandbox/state", get(sandbox_state))
+        .route("/preview/api/sandbox/{action}", post(sandbox_action))
+        .with_state(Arc::new(preview))
+}
+
+/// `http://IP:PORT` of a bound address, with `0.0.0.0`/`::` replaced by loopback.
+pub fn loopback_url(local: SocketAddr) -> String {
+    let ip = match local.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, local.port()))
+}
+
+/// `FIXTURES_DIR/preview/conversations.json`, else the built-in samples.
+pub fn load_conversations(fixtures_dir: &Path) -> Result<Vec<SampleConversation>, PreviewError> {
+    let path = fixtures_dir.join("preview").join("conversations.json");
+    let (text, shown) = match std::fs::read_to_string(&path) {
+        Ok(t) => (t, path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (BUILT_IN_CONVERSATIONS.to_string(), "(built in)".to_string())
+        }
+        Err(e) => {
+            return Err(PreviewError::Conversations {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        }
+    };
+    let list: Vec<SampleConversation> =
+        serde_json::from_str(&text).map_err(|e| PreviewError::Conversations {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    if list.is_empty() {
+        return Err(PreviewError::Conversations {
+            path: shown,
+            reason: "no conversations".to_string(),
+        });
+    }
+    Ok(list)
+}
+
+/// The initialize body Intercom would send for `conv` (shape of Intercom's docs).
+pub fn initialize_body(conv: &SampleConversation, workspace_id: &str) -> Value {
+    let c = &conv.contact;
+    let mut contact = json!({"type": "contact", "id": c.id, "role": c.role, "name": c.name});
+    if let Some(email) = &c.email {
+        contact["email"] = json!(email);
+    }
+    if let Some(company) = &c.company {
+        contact["companies"] = json!({"type": "list", "data": [
+            {"type": "company", "id": format!("company-{}", conv.id), "name": company}
+        ]});
+    }
+    json!({
+        "workspace_id": workspace_id,
+        "workspace_region": "us",
+        "admin": {"type": "admin", "id": "1", "name": "Preview Teammate", "email": "teammate@preview.example"},
+        "contact": contact,
+        "conversation": {"type": "conversation", "id": conv.id, "state": "open", "admin_assignee_id": 1}
+    })
+}
+
+/// The submit body: the initialize body plus what was clicked, the canvas it
+/// was clicked on (with its `stored_data`) and every form value.
+pub fn submit_body(
+    conv: &SampleConversation,
+    workspace_id: &str,
+    component_id: &str,
+    current_canvas: Value,
+    input_values: Map<String, Value>,
+) -> Value {
+    let mut body = initialize_body(conv, workspace_id);
+    body["component_id"] = json!(component_id);
+    body["current_canvas"] = current_canvas;
+    body["input_values"] = Value::Object(input_values);
+    body
+}
+
+// ---- handlers ----
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn page(State(p): State<Shared>) -> Response {
+    let html = render_page(&p);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn conversations(State(p): State<Shared>) -> Response {
+    Json(json!({
+        "conversations": p.conversations,
+        "sandbox": p.sandbox_url.is_some(),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct InitializeAsk {
+    conversation: String,
+}
+
+#[derive(Deserialize)]
+struct SubmitAsk {
+    conversation: String,
+    component_id: String,
+    #[serde(default)]
+    current_canvas: Value,
+    #[serde(default)]
+    input_values: Map<String, Value>,
+}
+
+async fn initialize(
+    State(p): State<Shared>,
+    headers: HeaderMap,
+    Json(ask): Json<InitializeAsk>,
+) -> Response {
+    if cross_site(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused");
+    }
+    let Some(conv) = p.conversation(&ask.conversation) else {
+        return unknown_conversation();
+    };
+    let body = initialize_body(conv, &p.workspace_id);
+    p.forward("/canvas/initialize", body).await
+}
+
+async fn submit(
+    State(p): State<Shared>,
+    headers: HeaderMap,
+    Json(ask): Json<SubmitAsk>,
+) -> Response {
+    if cross_site(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused");
+    }
+    let Some(conv) = p.conversation(&ask.conversation) else {
+        return unknown_conversation();
+    };
+    let body = submit_body(
+        conv,
+        &p.workspace_id,
+        &ask.component_id,
+        ask.current_canvas,
+        ask.input_values,
+    );
+    p.forward("/canvas/submit", body).await
+}
+
+async fn sandbox_state(State(p): State<Shared>) -> Response {
+    let Some(org) = &p.sandbox_url else {
+        return no_sandbox();
+    };
+    relay(p.http.get(format!("{org}/__sandbox/state"))).await
+}
+
+async fn sandbox_action(
+    State(p): State<Shared>,
+    AxPath(action): AxPath<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if cross_site(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused");
+    }
+    let Some(org) = &p.sandbox_url else {
+        return no_sandbox();
+    };
+    if !SANDBOX_ACTIONS.contains(&action.as_str()) {
+        return error(StatusCode::NOT_FOUND, "unknown sandbox action");
+    }
+    let mut req = p.http.post(format!("{org}/__sandbox/{action}"));
+    if action == "switches" {
+        req = req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+    }
+    relay(req).await
+}
+
+impl Preview {
+    fn conversation(&self, id: &str) -> Option<&SampleConversation> {
+        self.conversations.iter().find(|c| c.id == id)
+    }
+
+    /// Signs `body` as Intercom does and POSTs it to the app's own `path`.
+    /// Answers `{request, response}`: exactly what went over the wire.
+    async fn forward(&self, path: &str, body: Value) -> Response {
+        let bytes = serde_json::to_vec(&body).expect("a JSON value serialises");
+        let signature = sign_body(self.secret.expose().as_bytes(), &bytes);
+        let url = format!("{}{path}", self.app_url);
+        let sent = self
+            .http
+            .post(&url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-body-signature", &signature)
+            .body(bytes)
+            .send()
+            .await;
+        let request = json!({
+            "method": "POST",
+            "url": url,
+            "headers": {"Content-Type": "application/json", "X-Body-Signature": signature},
+            "body": body,
+        });
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "preview could not reach the app");
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    Json(json!({"request": request, "error": format!("could not reach the app: {e}")})),
+                )
+                    .into_response();
+            }
+        };
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+        Json(json!({
+            "request": request,
+            "response": {"status": status, "body": body},
+        }))
+        .into_response()
+    }
+}
+
+/// Relays a sandbox control answer (status and JSON body) to the page.
+async fn relay(req: reqwest::RequestBuilder) -> Response {
+    match req.send().await {
+        Ok(r) => {
+            let status =
+                StatusCode::from_u16(r.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let text = r.text().await.unwrap_or_default();
+            let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+            (status, Json(body)).into_response()
+        }
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            &format!("could not reach the sandbox org: {e}"),
+        ),
+    }
+}
+
+/// Browsers mark cross-site requests; refuse them so another site cannot
+/// drive the sandbox controls or the signing through a teammate's browser.
+fn cross_site(headers: &HeaderMap) -> bool {
+    !matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        None | Some("same-origin" | "none")
+    )
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+fn unknown_conversation() -> Response {
+    error(StatusCode::NOT_FOUND, "no such sample conversation")
+}
+
+fn no_sandbox() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not in sandbox mode: there are no sandbox controls",
+    )
+}
+
+// ---- the page ----
+
+/// The HTML page with the conversation list rendered in (escaped).
+fn render_page(p: &Preview) -> String {
+    let mut items = String::new();
+    for conv in &p.conversations {
+        let c = &conv.contact;
+        let who = match (&c.email, &c.company) {
+            (Some(e), Some(co)) => format!("{e} · {co}"),
+            (Some(e), None) => e.clone(),
+            (None, Some(co)) => co.clone(),
+            (None, None) => "no email".to_string(),
+        };
+        items.push_str(&format!(
+            concat!(
+                "<li><button type=\"button\" class=\"conv\" data-conversation=\"{id}\">",
+                "<span class=\"avatar\" aria-hidden=\"true\">{initial}</span>",
+                "<span class=\"conv-main\"><span class=\"conv-top\"><span class=\"conv-name\">{name}</span>",
+                "<span class=\"conv-time\">{waiting}</span></span>",
+                "<span class=\"conv-subject\">{subject}</span>",
+                "<span class=\"conv-who\">{role} · {who}</span></span></button></li>\n"
+            ),
+            id = escape_html(&conv.id),
+            initial = escape_html(&c.name.chars().next().unwrap_or('?').to_uppercase().to_string()),
+            name = escape_html(&c.name),
+            waiting = escape_html(&conv.waiting),
+            subject = escape_html(&conv.subject),
+            role = escape_html(&c.role),
+            who = escape_html(&who),
+        ));
+    }
+    PAGE.replace("{{conversations}}", &items).replace(
+        "{{sandbox}}",
+        if p.sandbox_url.is_some() { "on" } else { "off" },
+    )
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_samples_cover_the_journeys() {
+        let list: Vec<SampleConversation> = serde_json::from_str(BUILT_IN_CONVERSATIONS).unwrap();
+        let emails: Vec<Option<&str>> = list.iter().map(|c| c.contact.email.as_deref()).collect();
+        for e in [
+            "hana@globex.example",
+            "lena@initech.example",
+            "omar@umbrella.example",
+            "nobody@nowhere.example",
+            "priya@hooli.example",
+        ] {
+            assert!(emails.contains(&Some(e)), "{e} missing");
+        }
+        assert!(emails.contains(&None), "a person without an email");
+    }
+
+    #[test]
+    fn bodies_have_intercoms_shape() {
+        let list: Vec<SampleConversation> = serde_json::from_str(BUILT_IN_CONVERSATIONS).unwrap();
+        let hana = &list[0];
+        let b = initialize_body(hana, "ws");
+        assert_eq!(b["contact"]["email"], "hana@globex.example");
+        assert_eq!(
+            b["contact"]["companies"]["data"][0]["name"],
+            "Globex Corporation"
+        );
+        assert_eq!(b["conversation"]["id"], hana.id);
+        let s = submit_body(hana, "ws", "refresh", json!({"content": {}}), Map::new());
+        assert_eq!(s["component_id"], "refresh");
+        assert!(s["input_values"].is_object());
+        let anon = list.iter().find(|c| c.contact.email.is_none()).unwrap();
+        assert!(initialize_body(anon, "ws")["contact"]
+            .get("email")
+            .is_none());
+    }
+
+    #[test]
+    fn unspecified_addresses_are_reached_on_loopback() {
+        assert_eq!(
+            loopback_url("0.0.0.0:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(loopback_url("[::]:81".parse().unwrap()), "http://[::1]:81");
+        assert_eq!(
+            loopback_url("127.0.0.1:9".parse().unwrap()),
+            "http://127.0.0.1:9"
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html(r#"<b a="x">O'Brien & co</b>"#),
+            "&lt;b a=&quot;x&quot;&gt;O&#39;Brien &amp; co&lt;/b&gt;"
+        );
+    }
+}

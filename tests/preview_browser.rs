@@ -1,0 +1,455 @@
+//! The local inbox preview in a real browser: headless Chromium, driven over
+//! WebDriver (chromedriver), through the journeys a new user takes. Asserts on
+//! what is on the page and saves a screenshot of every step to
+//! `target/preview-screenshots/NN-step.png`.
+//!
+//! Skipped (with a message) when Chromium or chromedriver is not installed;
+//! `.ci/run` installs both, so CI always runs it. Waits poll with a generous
+//! cap and never assert on time.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Map};
+
+use common::preview::spawn_preview;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+/// How long any one wait may take before the step fails (only a hang guard).
+const WAIT_CAP: Duration = Duration::from_secs(60);
+
+const CHROMIUM: [&str; 3] = [
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
+const CHROMEDRIVER: [&str; 2] = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+
+fn first_existing(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p)).filter(|p| p.exists());
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// chromedriver on a free loopback port, killed on drop, with a fresh profile dir.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: PathBuf,
+}
+
+impl Driver {
+    async fn start(chromedriver: &Path, logs: &Path) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let log = std::fs::File::create(logs.join("chromedriver.log")).expect("log file");
+        let child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = std::env::temp_dir().join(format!(
+            "sf-inbox-preview-chromium-{}-{port}",
+            std::process::id()
+        ));
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            profile,
+        };
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                started.elapsed() < WAIT_CAP,
+                "chromedriver did not come up (see {}/chromedriver.log)",
+                logs.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// `target/preview-screenshots` (next to the test binary, so CARGO_TARGET_DIR is honoured).
+fn screenshot_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("preview-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sidebar_in_a_real_browser() {
+    let (Some(chromium), Some(chromedriver)) = (
+        first_existing("CHROMIUM", &CHROMIUM),
+        first_existing("CHROMEDRIVER", &CHROMEDRIVER),
+    ) else {
+        eprintln!(
+            "SKIPPED the_sidebar_in_a_real_browser: Chromium and chromedriver are not installed \
+             (apt-get install chromium chromium-driver, or set CHROMIUM and CHROMEDRIVER)"
+        );
+        return;
+    };
+
+    let shots = screenshot_dir();
+    let app = spawn_preview(&[("PREVIEW", "on")]).await;
+    let driver = Driver::start(&chromedriver, &shots).await;
+
+    let mut caps = Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1440,1000",
+                format!("--user-data-dir={}", driver.profile.display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session through chromedriver");
+
+    let outcome = Journey {
+        client: &client,
+        shots: &shots,
+        step: 0,
+    }
+    .run(&app.url)
+    .await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}\n(screenshots in {})", shots.display());
+    }
+}
+
+struct Journey<'a> {
+    client: &'a Client,
+    shots: &'a Path,
+    step: usize,
+}
+
+impl Journey<'_> {
+    async fn run(&mut self, base: &str) -> Result {
+        self.client
+            .goto(&format!("{base}/"))
+            .await
+            .map_err(|e| format!("open the preview: {e}"))?;
+        self.wait_for("the page script to start", |j| async move {
+            Ok(j.attr("body", "data-ready").await?.as_deref() == Some("true"))
+        })
+        .await?;
+        let list = self.text("#conversation-list").await?;
+        for who in [
+            "Hana Okafor",
+            "Lena Fischer",
+            "Omar Haddad",
+            "Priya Raman",
+            "nobody@nowhere.example",
+        ] {
+            expect(&list, who, "the conversation list")?;
+        }
+        let controls = self.text("#sandbox-controls").await?;
+        expect(&controls, "Make it fail (503)", "the sandbox controls")?;
+        self.screenshot("inbox").await?;
+
+        // Open a contact: Hana, a Contact with an account, deals and open cases.
+        self.exchange("open Hana's conversation", "[data-conversation='4711']")
+            .await?;
+        let sidebar = self.sidebar().await?;
+        for want in [
+            "Hana Okafor",
+            "Salesforce Contact",
+            "Globex Corporation",
+            "3 open cases",
+            "Opportunities (3)",
+            "Negotiation/Review",
+            "Refresh",
+        ] {
+            expect(&sidebar, want, "Hana's sidebar")?;
+        }
+        self.screenshot("contact").await?;
+
+        // Switch opportunity in the dropdown.
+        let select = self
+            .find("#sidebar select[data-component-id='opportunity']")
+            .await?;
+        select
+            .select_by_label("Globex — EU expansion")
+            .await
+            .map_err(|e| format!("select EU expansion: {e}"))?;
+        self.exchange(
+            "show the EU expansion opportunity",
+            "#sidebar [data-component-id='show_opportunity']",
+        )
+        .await?;
+        let sidebar = self.sidebar().await?;
+        for want in ["Prospecting", "$48,500.50", "Evaluator"] {
+            expect(&sidebar, want, "the EU expansion opportunity")?;
+        }
+        reject(
+            &sidebar,
+            "Negotiation/Review",
+            "the EU expansion opportunity",
+        )?;
+        let chosen = self
+            .client
+            .execute(
+                "return document.querySelector(\"#sidebar select[data-component-id='opportunity']\").selectedOptions[0].textContent",
+                vec![],
+            )
+            .await
+            .map_err(|e| format!("read the dropdown: {e}"))?;
+        if chosen != json!("Globex — EU expansion") {
+            return Err(format!("the dropdown shows {chosen}, not EU expansion"));
+        }
+        self.screenshot("opportunity").await?;
+
+        // The case list.
+        self.exchange(
+            "open the case list",
+            "#sidebar [data-component-id='show_cases']",
+        )
+        .await?;
+        let sidebar = self.sidebar().await?;
+        for want in [
+            "Open cases · Hana Okafor",
+            "00001001 · Cannot export invoices to CSV",
+            "SSO login loop for EU users",
+            "Priority: High",
+            "Back",
+        ] {
+            expect(&sidebar, want, "the case list")?;
+        }
+        let href = self
+            .attr(
+                "#sidebar [data-component-id='case_5005e000001Cs01AAC']",
+                "href",
+            )
+            .await?
+            .unwrap_or_default();
+        if !href.contains("/lightning/r/Case/5005e000001Cs01AAC/view") {
+            return Err(format!("a case links to Salesforce, got {href:?}"));
+        }
+        self.screenshot("cases").await?;
+
+        // Refresh.
+        self.exchange("refresh", "#sidebar [data-component-id='refresh']")
+            .await?;
+        let sidebar = self.sidebar().await?;
+        // The opportunity chosen before the case list is still the one shown.
+        for want in [
+            "Hana Okafor",
+            "Opportunities (3)",
+            "Prospecting",
+            "$48,500.50",
+            "Updated just now",
+        ] {
+            expect(&sidebar, want, "the refreshed sidebar")?;
+        }
+        self.screenshot("refreshed").await?;
+
+        // Salesforce fails (503 from the controls); refresh shows it.
+        self.click("[data-sandbox-action='fail']").await?;
+        self.wait_for("the controls to report the failure", |j| async move {
+            Ok(j.text("#sandbox-state").await?.contains("failing with 503"))
+        })
+        .await?;
+        self.exchange(
+            "refresh while Salesforce fails",
+            "#sidebar [data-component-id='refresh']",
+        )
+        .await?;
+        let sidebar = self.sidebar().await?;
+        for want in ["Salesforce isn't answering", "Try again"] {
+            expect(&sidebar, want, "the sidebar while Salesforce fails")?;
+        }
+        self.screenshot("salesforce-down").await?;
+
+        // Clear the failure and retry.
+        self.click("[data-sandbox-action='reset']").await?;
+        self.wait_for("the controls to report a healthy org", |j| async move {
+            Ok(j.text("#sandbox-state").await?.contains("healthy"))
+        })
+        .await?;
+        self.exchange("try again", "#sidebar [data-component-id='retry']")
+            .await?;
+        let sidebar = self.sidebar().await?;
+        expect(&sidebar, "Hana Okafor", "the sidebar after the retry")?;
+        expect(&sidebar, "Updated just now", "the sidebar after the retry")?;
+        reject(&sidebar, "isn't answering", "the sidebar after the retry")?;
+        self.screenshot("retried").await?;
+
+        // The raw exchange, for developers.
+        self.click("#toggle-json").await?;
+        let request = self.text("#json-request").await?;
+        for want in [
+            "X-Body-Signature",
+            "\"component_id\": \"retry\"",
+            "hana@globex.example",
+        ] {
+            expect(&request, want, "the request JSON")?;
+        }
+        let response = self.text("#json-response").await?;
+        expect(&response, "\"status\": 200", "the response JSON")?;
+        expect(&response, "\"stored_data\"", "the response JSON")?;
+        self.screenshot("json").await?;
+
+        // A person who is not in Salesforce.
+        self.click("#toggle-json").await?;
+        self.exchange(
+            "open a stranger's conversation",
+            "[data-conversation='4714']",
+        )
+        .await?;
+        let sidebar = self.sidebar().await?;
+        expect(&sidebar, "Not in Salesforce", "a stranger's sidebar")?;
+        expect(&sidebar, "nobody@nowhere.example", "a stranger's sidebar")?;
+        self.screenshot("not-in-salesforce").await?;
+        Ok(())
+    }
+
+    // ---- helpers ----
+
+    async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("find {css}: {e}"))
+    }
+
+    /// Visible text of the first element matching `css`.
+    async fn text(&self, css: &str) -> Result<String> {
+        self.find(css)
+            .await?
+            .text()
+            .await
+            .map_err(|e| format!("text of {css}: {e}"))
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
+        self.find(css)
+            .await?
+            .attr(name)
+            .await
+            .map_err(|e| format!("{name} of {css}: {e}"))
+    }
+
+    async fn click(&self, css: &str) -> Result {
+        self.find(css)
+            .await?
+            .click()
+            .await
+            .map_err(|e| format!("click {css}: {e}"))
+    }
+
+    async fn sidebar(&self) -> Result<String> {
+        self.text("#sidebar").await
+    }
+
+    async fn exchange_count(&self) -> Result<u64> {
+        Ok(self
+            .attr("#sidebar", "data-exchange")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Clicks `css` and waits until the sidebar has drawn the app's answer.
+    async fn exchange(&self, what: &str, css: &str) -> Result {
+        let before = self.exchange_count().await?;
+        self.click(css).await.map_err(|e| format!("{what}: {e}"))?;
+        self.wait_for(what, |j| async move {
+            Ok(j.exchange_count().await? > before
+                && j.attr("#sidebar", "data-state").await?.as_deref() == Some("ready"))
+        })
+        .await
+    }
+
+    /// Polls `ready` until it holds (capped by [`WAIT_CAP`], a hang guard only).
+    async fn wait_for<'j, F, Fut>(&'j self, what: &str, ready: F) -> Result
+    where
+        F: Fn(&'j Self) -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
+        let started = Instant::now();
+        loop {
+            let last = ready(self).await;
+            if let Ok(true) = last {
+                return Ok(());
+            }
+            if started.elapsed() > WAIT_CAP {
+                let sidebar = self.sidebar().await.unwrap_or_default();
+                return Err(format!(
+                    "gave up waiting for {what} (last check: {last:?}); the sidebar shows:\n{sidebar}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot(&mut self, name: &str) -> Result {
+        self.step += 1;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| format!("screenshot {name}: {e}"))?;
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, png).map_err(|e| format!("write {}: {e}", path.display()))
+    }
+}
+
+fn expect(text: &str, want: &str, place: &str) -> Result {
+    if text.contains(want) {
+        Ok(())
+    } else {
+        Err(format!("{place} should show {want:?}; it shows:\n{text}"))
+    }
+}
+
+fn reject(text: &str, unwanted: &str, place: &str) -> Result {
+    if text.contains(unwanted) {
+        Err(format!(
+            "{place} should not show {unwanted:?}; it shows:\n{text}"
+        ))
+    } else {
+        Ok(())
+    }
+}
