@@ -6,12 +6,14 @@
 //! - [`sidebar`]: what one request shows (cache, fetch, fallbacks)
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
 //! - [`intercom`]: the Intercom REST client
+//! - [`forms`]: Create Lead and New Case, validated against the describe
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
 
 pub mod app;
 pub mod canvas;
 pub mod config;
+pub mod forms;
 pub mod intercom;
 pub mod panels;
 pub mod routes;
