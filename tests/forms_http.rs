@@ -617,6 +617,7 @@ async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once
         "Salesforce: Enter the amount to refund for a refund case."
     );
     assert_eq!(value_of(&back, "case_f_Type"), "Refund");
+    assert!(texts(&back).contains("Salesforce did not save this"));
     assert_eq!(value_of(&back, "case_f_Subject"), "Refund please");
     assert!(cases_with_subject(&app, "Refund please").is_empty());
     let done = app

@@ -270,7 +270,13 @@ async fn form_screens_match_their_goldens() {
         )
         .await,
     );
-    let other = step(&app, &zoe, &panel, "lead_open", json!({})).await;
+    // Another form for the same person (its own token: not pinned).
+    let other = render(
+        &app,
+        &submit_from(&zoe, &panel, "lead_open", json!({})),
+        true,
+    )
+    .await;
     let created = step(&app, &zoe, &form, "lead_create", typed(&form, &[])).await;
     check_golden("lead_created", &created);
     check_golden(

@@ -49,6 +49,8 @@ pub struct FormState {
     pub field_errors: BTreeMap<String, String>,
     /// Errors that belong to no field on the form.
     pub errors: Vec<String>,
+    /// The errors are Salesforce's answer to a save (not our checks).
+    pub rejected: bool,
 }
 
 impl FormState {
@@ -303,6 +305,7 @@ fn check_number(spec: &FieldSpec, s: &str) -> Result<Value, String> {
 
 /// Puts Salesforce's errors next to the fields they name, or at the top.
 pub fn apply_salesforce_errors(state: &mut FormState, fields: &[FormField], errors: &[ApiError]) {
+    state.rejected = true;
     for e in errors {
         let on_form: Vec<&FormField> = fields
             .iter()

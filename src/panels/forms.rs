@@ -130,9 +130,11 @@ fn top_errors(c: &mut Vec<Component>, state: &FormState) {
         c.push(error_text(escape_markup(e)));
     }
     if !state.field_errors.is_empty() {
-        c.push(error_text(
-            "Nothing was sent to Salesforce yet: fix the fields marked below.",
-        ));
+        c.push(error_text(if state.rejected {
+            "Salesforce did not save this: see the fields marked below."
+        } else {
+            "Nothing was sent to Salesforce yet: fix the fields marked below."
+        }));
     }
 }
 
