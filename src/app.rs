@@ -70,7 +70,13 @@ pub fn build(config: &Config, store: TokenStore) -> Result<App, StoreError> {
         config.salesforce_timeout,
     );
     let cache = QueryCache::new(config.cache_ttl, config.cache_max_entries);
-    let sidebar = Arc::new(Sidebar::new(client, cache, config.workspace_id.clone()));
+    let forms = crate::forms::Forms::new(
+        config.forms.clone(),
+        intercom.clone(),
+        config.workspace_id.clone(),
+    );
+    let sidebar =
+        Arc::new(Sidebar::new(client, cache, config.workspace_id.clone()).with_forms(forms));
     let router = routes::router(AppState {
         intercom_secret: config.intercom_client_secret.clone(),
         sidebar: sidebar.clone(),

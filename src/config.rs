@@ -84,6 +84,105 @@ pub struct Config {
     pub intercom_api_url: Option<Url>,
     /// Serve the local inbox preview at `/` (`PREVIEW`; on by default in sandbox mode).
     pub preview: bool,
+    /// Create Lead and New Case (`SALESFORCE_MAINTAIN_OWNERSHIP`,
+    /// `SALESFORCE_CASE_RECORD_TYPE`, `SALESFORCE_CASE_OWNER`,
+    /// `SALESFORCE_LEAD_PLACEHOLDER`).
+    pub forms: FormSettings,
+}
+
+/// Who owns a case the app creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseOwner {
+    /// Salesforce's case assignment rules (the default).
+    AssignmentRules,
+    /// The teammate's own Salesforce user (matched by email).
+    Teammate,
+}
+
+/// Settings of the Create Lead and New Case forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormSettings {
+    /// A new Lead is owned by the Salesforce user whose email is the
+    /// Intercom owner's.
+    pub maintain_ownership: bool,
+    /// A Case record type to preselect: a developer name or an id.
+    pub case_record_type: Option<String>,
+    pub case_owner: CaseOwner,
+    /// Sent for a required Lead field the teammate left empty.
+    pub lead_placeholder: String,
+}
+
+impl Default for FormSettings {
+    fn default() -> Self {
+        FormSettings {
+            maintain_ownership: false,
+            case_record_type: None,
+            case_owner: CaseOwner::AssignmentRules,
+            lead_placeholder: "[not provided]".to_string(),
+        }
+    }
+}
+
+fn form_settings(get: &dyn Fn(&str) -> Option<String>) -> Result<FormSettings, ConfigError> {
+    let maintain_ownership = match get("SALESFORCE_MAINTAIN_OWNERSHIP").as_deref() {
+        None => false,
+        Some(v) if matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes") => true,
+        Some(v)
+            if matches!(
+                v.to_ascii_lowercase().as_str(),
+                "off" | "false" | "0" | "no"
+            ) =>
+        {
+            false
+        }
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "SALESFORCE_MAINTAIN_OWNERSHIP",
+                reason: format!("expected on or off, got {other:?}"),
+            })
+        }
+    };
+    let case_record_type = match get("SALESFORCE_CASE_RECORD_TYPE") {
+        None => None,
+        Some(v)
+            if v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) =>
+        {
+            Some(v)
+        }
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "SALESFORCE_CASE_RECORD_TYPE",
+                reason: format!(
+                    "expected a record type developer name (e.g. Support) or id, got {other:?}"
+                ),
+            })
+        }
+    };
+    let case_owner = match get("SALESFORCE_CASE_OWNER").as_deref() {
+        None | Some("assignment_rules") => CaseOwner::AssignmentRules,
+        Some("teammate") => CaseOwner::Teammate,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "SALESFORCE_CASE_OWNER",
+                reason: format!("expected assignment_rules or teammate, got {other:?}"),
+            })
+        }
+    };
+    let lead_placeholder =
+        get("SALESFORCE_LEAD_PLACEHOLDER").unwrap_or_else(|| "[not provided]".into());
+    if lead_placeholder.chars().count() > 40 {
+        return Err(ConfigError::Invalid {
+            name: "SALESFORCE_LEAD_PLACEHOLDER",
+            reason: "at most 40 characters (it must fit Lead.FirstName)".to_string(),
+        });
+    }
+    Ok(FormSettings {
+        maintain_ownership,
+        case_record_type,
+        case_owner,
+        lead_placeholder,
+    })
 }
 
 impl Config {
@@ -215,6 +314,7 @@ impl Config {
             intercom_access_token: get("INTERCOM_ACCESS_TOKEN").map(Secret::new),
             intercom_api_url,
             preview,
+            forms: form_settings(&get)?,
         })
     }
 
@@ -303,6 +403,9 @@ mod tests {
             ("SANDBOX", "maybe"),
             ("INTERCOM_API_URL", "not a url"),
             ("PREVIEW", "yes"),
+            ("SALESFORCE_MAINTAIN_OWNERSHIP", "sometimes"),
+            ("SALESFORCE_CASE_OWNER", "robot"),
+            ("SALESFORCE_CASE_RECORD_TYPE", "Support; DROP"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -326,6 +429,24 @@ mod tests {
         assert!(!cfg(&org).unwrap().preview);
         let on = [org[0], org[1], ("PREVIEW", "on")];
         assert!(cfg(&on).unwrap().preview);
+    }
+
+    #[test]
+    fn form_settings_default_and_parse() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.forms, FormSettings::default());
+        assert_eq!(c.forms.lead_placeholder, "[not provided]");
+        let c = cfg(&[
+            ("SALESFORCE_MAINTAIN_OWNERSHIP", "on"),
+            ("SALESFORCE_CASE_RECORD_TYPE", "Billing"),
+            ("SALESFORCE_CASE_OWNER", "teammate"),
+            ("SALESFORCE_LEAD_PLACEHOLDER", "(unknown)"),
+        ])
+        .unwrap();
+        assert!(c.forms.maintain_ownership);
+        assert_eq!(c.forms.case_record_type.as_deref(), Some("Billing"));
+        assert_eq!(c.forms.case_owner, CaseOwner::Teammate);
+        assert_eq!(c.forms.lead_placeholder, "(unknown)");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`sidebar`]: what one request shows (cache, fetch, fallbacks)
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
 //! - [`intercom`]: the Intercom REST client
+//! - [`forms`]: Create Lead and New Case, validated against the describe
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
@@ -13,6 +14,7 @@
 pub mod app;
 pub mod canvas;
 pub mod config;
+pub mod forms;
 pub mod intercom;
 pub mod panels;
 pub mod preview;

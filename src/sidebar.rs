@@ -32,6 +32,8 @@ pub struct Sidebar {
     /// The org's default currency, learned on the first lookup of each org.
     currencies: Mutex<HashMap<String, String>>,
     workspace_id: Option<String>,
+    /// Create Lead and New Case (`lead_*` / `case_*` submits).
+    forms: Option<Arc<crate::forms::Forms>>,
 }
 
 impl Sidebar {
@@ -45,7 +47,13 @@ impl Sidebar {
             cache,
             currencies: Mutex::new(HashMap::new()),
             workspace_id,
+            forms: None,
         }
+    }
+
+    pub fn with_forms(mut self, forms: crate::forms::Forms) -> Sidebar {
+        self.forms = Some(Arc::new(forms));
+        self
     }
 
     pub fn client(&self) -> &Arc<SalesforceClient> {
@@ -83,6 +91,10 @@ impl Sidebar {
                     },
                 )
                 .await
+            }
+            id if crate::forms::handles(id) && self.forms.is_some() => {
+                let forms = self.forms.as_ref().expect("checked above");
+                forms.submit(self, req).await
             }
             ids::SHOW_OPPORTUNITY => {
                 let chosen = req

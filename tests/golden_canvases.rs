@@ -204,6 +204,185 @@ async fn error_screens_match_their_goldens() {
     );
 }
 
+/// Form tokens are random: pin them so goldens compare.
+fn pin_token(mut canvas: Value) -> Value {
+    if let Some(t) = canvas.pointer_mut("/canvas/stored_data/form_token") {
+        *t = json!("TOKEN");
+    }
+    canvas
+}
+
+/// The values Intercom would send back for every input on `canvas`.
+fn typed(canvas: &Value, overrides: &[(&str, &str)]) -> Value {
+    let mut m = Map::new();
+    for c in canvas["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+    {
+        if matches!(
+            c["type"].as_str(),
+            Some("input" | "textarea" | "dropdown" | "single-select")
+        ) {
+            m.insert(
+                c["id"].as_str().unwrap().to_string(),
+                c.get("value").cloned().unwrap_or(json!("")),
+            );
+        }
+    }
+    for (k, v) in overrides {
+        m.insert(k.to_string(), json!(v));
+    }
+    Value::Object(m)
+}
+
+async fn step(app: &TestApp, body: &Value, from: &Value, id: &str, inputs: Value) -> Value {
+    pin_token(render(app, &submit_from(body, from, id, inputs), true).await)
+}
+
+#[tokio::test]
+async fn form_screens_match_their_goldens() {
+    let app = spawn().await;
+    let mut zoe = person("lead", Some("zoe@lodz.example"), Some("Łódź Widgets"));
+    zoe["contact"]["name"] = json!("Zoë O'Brien-Łukasiewicz");
+    zoe["contact"]["phone"] = json!("+48 42 123 45 67");
+    let panel = render(&app, &zoe, false).await;
+    let form = step(&app, &zoe, &panel, "lead_open", json!({})).await;
+    check_golden("lead_form_prefilled", &form);
+    let bare = person("lead", Some("bare@lodz.example"), None);
+    check_golden(
+        "lead_form_empty",
+        &step(&app, &bare, &panel, "lead_open", json!({})).await,
+    );
+    check_golden(
+        "lead_form_field_errors",
+        &step(
+            &app,
+            &zoe,
+            &form,
+            "lead_create",
+            typed(
+                &form,
+                &[
+                    ("lead_f_Email", "zoe@"),
+                    ("lead_f_FirstName", &"Z".repeat(41)),
+                ],
+            ),
+        )
+        .await,
+    );
+    // Another form for the same person (its own token: not pinned).
+    let other = render(
+        &app,
+        &submit_from(&zoe, &panel, "lead_open", json!({})),
+        true,
+    )
+    .await;
+    let created = step(&app, &zoe, &form, "lead_create", typed(&form, &[])).await;
+    check_golden("lead_created", &created);
+    check_golden(
+        "lead_form_salesforce_error",
+        &step(&app, &zoe, &other, "lead_create", typed(&other, &[])).await,
+    );
+    let no_email = person("lead", None, None);
+    check_golden(
+        "lead_needs_email",
+        &step(&app, &no_email, &panel, "lead_open", json!({})).await,
+    );
+
+    let hana = person(
+        "user",
+        Some("hana@globex.example"),
+        Some("Globex Corporation"),
+    );
+    let panel = render(&app, &hana, false).await;
+    let form = step(&app, &hana, &panel, "case_open", json!({})).await;
+    check_golden("case_form_prefilled", &form);
+    let empty: Value = typed(&form, &[])
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                if k.starts_with("case_f_") {
+                    json!("")
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect::<Map<String, Value>>()
+        .into();
+    check_golden(
+        "case_form_empty",
+        &step(&app, &hana, &form, "case_record_type", empty).await,
+    );
+    check_golden(
+        "case_form_billing",
+        &step(
+            &app,
+            &hana,
+            &form,
+            "case_record_type",
+            typed(&form, &[("case_record_type", "0125e000000SbxBAAS")]),
+        )
+        .await,
+    );
+    check_golden(
+        "case_form_field_errors",
+        &step(
+            &app,
+            &hana,
+            &form,
+            "case_create",
+            typed(
+                &form,
+                &[
+                    ("case_f_Product__c", ""),
+                    ("case_f_Due_Date__c", "tomorrow"),
+                    ("case_f_Refund_Amount__c", "12.345"),
+                ],
+            ),
+        )
+        .await,
+    );
+    check_golden(
+        "case_form_salesforce_error",
+        &step(
+            &app,
+            &hana,
+            &form,
+            "case_create",
+            typed(
+                &form,
+                &[
+                    ("case_record_type", "0125e000000SbxBAAS"),
+                    ("case_f_Origin", "Email"),
+                    ("case_f_Product__c", "Toaster"),
+                    ("case_f_Type", "Refund"),
+                ],
+            ),
+        )
+        .await,
+    );
+    check_golden(
+        "case_created",
+        &step(
+            &app,
+            &hana,
+            &form,
+            "case_create",
+            typed(&form, &[("case_f_Product__c", "Toaster")]),
+        )
+        .await,
+    );
+    let lena = person("lead", Some("lena@initech.example"), None);
+    check_golden(
+        "case_needs_contact",
+        &step(&app, &lena, &panel, "case_open", json!({})).await,
+    );
+}
+
 // ---- A small validator for Intercom's Canvas Kit JSON Schema -----------
 //
 // Stricter than the schema in one way (errata 8 in SOURCE.md): a key the

@@ -618,7 +618,7 @@ async fn create_and_validation() {
         &org,
         &token,
         "Case",
-        json!({"Subject":"Printer on fire","ContactId": org.records("Contact")[0]["Id"]}),
+        json!({"Subject":"Printer on fire","Product__c":"Printer","ContactId": org.records("Contact")[0]["Id"]}),
     )
     .await;
     assert_eq!(status, 201, "{body}");

@@ -3,6 +3,7 @@
 //! golden file under `canvases/` — without a server.
 
 pub mod format;
+pub mod forms;
 mod profile;
 mod status;
 

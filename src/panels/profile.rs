@@ -144,6 +144,11 @@ fn contact(c: &mut Vec<Component>, cp: &ContactProfile, ctx: &RenderCtx) {
         "Open Contact in Salesforce",
         record_url(ctx.instance_url, "Contact", &ct.id),
     ));
+    c.push(submit_button(
+        crate::forms::ids::CASE_OPEN,
+        "New Case",
+        ButtonStyle::Secondary,
+    ));
 }
 
 fn account(c: &mut Vec<Component>, a: &Account, ctx: &RenderCtx) {
@@ -274,6 +279,9 @@ fn lead(c: &mut Vec<Component>, lp: &LeadProfile, ctx: &RenderCtx) {
         "Open Lead in Salesforce",
         record_url(ctx.instance_url, "Lead", &l.id),
     ));
+    c.push(muted(
+        "New Case needs a Salesforce Contact: convert this Lead in Salesforce first.",
+    ));
     if l.is_converted {
         if let Some(id) = &l.converted_contact_id {
             c.push(url_button(
@@ -345,6 +353,17 @@ fn not_found(c: &mut Vec<Component>, email: Option<&str>, companies: &[String]) 
                 .join(" or ")
         )));
     }
+    match email {
+        Some(_) => c.push(submit_button(
+            crate::forms::ids::LEAD_OPEN,
+            "Create Lead",
+            ButtonStyle::Primary,
+        )),
+        None => c.push(muted(
+            "Create Lead needs an email address: add one to this person in Intercom.",
+        )),
+    }
+    c.push(muted("New Case needs a Salesforce Contact."));
 }
 
 fn footer(c: &mut Vec<Component>, ctx: &RenderCtx) {

@@ -54,10 +54,12 @@ impl<V: Send + Sync + 'static> QueryCache<V> {
             fresh: Cache::builder()
                 .max_capacity(max_entries)
                 .time_to_live(ttl.max(Duration::from_millis(1)))
+                .support_invalidation_closures()
                 .build(),
             last_known: Cache::builder()
                 .max_capacity(max_entries)
                 .time_to_live(LAST_KNOWN_TTL)
+                .support_invalidation_closures()
                 .build(),
             fetches: AtomicU64::new(0),
         }

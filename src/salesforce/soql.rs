@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
@@ -16,6 +16,7 @@ pub enum Literal {
     Bool(bool),
     Int(i64),
     Date(NaiveDate),
+    DateTime(DateTime<Utc>),
     Null,
 }
 
@@ -39,6 +40,8 @@ impl From<bool> for Literal {
 pub enum Cond {
     Eq(&'static str, Literal),
     Ne(&'static str, Literal),
+    /// `field >= value`
+    Ge(&'static str, Literal),
     In(&'static str, Vec<Literal>),
     /// Semi-join: `field IN (SELECT ...)`.
     InSelect(&'static str, Box<Select>),
@@ -177,6 +180,11 @@ impl Cond {
                 out.push_str(" != ");
                 v.write(out);
             }
+            Cond::Ge(f, v) => {
+                out.push_str(f);
+                out.push_str(" >= ");
+                v.write(out);
+            }
             Cond::In(f, vs) => {
                 out.push_str(f);
                 out.push_str(" IN (");
@@ -221,6 +229,9 @@ impl Literal {
             }
             Literal::Date(d) => {
                 let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+            }
+            Literal::DateTime(t) => {
+                let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%SZ"));
             }
             Literal::Null => out.push_str("null"),
         }

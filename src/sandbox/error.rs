@@ -10,6 +10,8 @@ pub struct SfError {
     pub code: String,
     pub message: String,
     pub fields: Option<Vec<String>>,
+    /// Extra keys of the error entry (e.g. `duplicateResult`).
+    pub extra: Vec<(String, Json)>,
 }
 
 impl SfError {
@@ -19,7 +21,13 @@ impl SfError {
             code: code.to_string(),
             message: message.into(),
             fields: None,
+            extra: Vec::new(),
         }
+    }
+
+    pub fn with_extra(mut self, key: &str, value: Json) -> SfError {
+        self.extra.push((key.to_string(), value));
+        self
     }
 
     pub fn with_fields(mut self, fields: Vec<String>) -> SfError {
@@ -45,6 +53,9 @@ impl SfError {
                 "fields",
                 Json::Arr(fields.iter().map(|f| Json::from(f.as_str())).collect()),
             );
+        }
+        for (k, v) in &self.extra {
+            item.insert(k, v.clone());
         }
         Json::Arr(vec![item])
     }

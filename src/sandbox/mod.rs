@@ -9,6 +9,7 @@ mod auth;
 pub mod error;
 pub mod intercom;
 pub mod json;
+pub mod rules;
 pub mod schema;
 mod server;
 pub mod soql;
@@ -43,12 +44,17 @@ pub struct LoggedRequest {
     pub status: u16,
     /// For a composite request, the number of subrequests; otherwise 0.
     pub subrequests: usize,
+    /// The `Sforce-Auto-Assign` header, when sent.
+    pub auto_assign: Option<String>,
 }
 
 /// Current switch values.
 #[derive(Clone, Debug, Serialize)]
 pub struct SwitchState {
     pub latency_ms: u64,
+    /// Delay after a record create is saved, before it is answered (a slow
+    /// trigger): the record exists while the client may have timed out.
+    pub create_latency_ms: u64,
     pub fail_status: Option<u16>,
     pub malformed: bool,
     pub api_limit: bool,
@@ -60,6 +66,7 @@ impl Default for SwitchState {
     fn default() -> Self {
         SwitchState {
             latency_ms: 0,
+            create_latency_ms: 0,
             fail_status: None,
             malformed: false,
             api_limit: false,
@@ -95,6 +102,11 @@ impl Switches {
     /// Delay before answering every `/services/**` request (token endpoint too).
     pub fn set_latency(&self, d: Duration) {
         self.update(|s| s.latency_ms = d.as_millis() as u64);
+    }
+
+    /// Delay after a create is saved, before it is answered.
+    pub fn set_create_latency(&self, d: Duration) {
+        self.update(|s| s.create_latency_ms = d.as_millis() as u64);
     }
 
     /// `Some(500|502|503|...)`: every `/services/data` call fails with that status; `None` clears.

@@ -35,6 +35,8 @@ pub struct FieldDef {
     pub restricted_picklist: bool,
     pub active_values: Vec<String>,
     pub default_value: Option<String>,
+    /// `defaultValueFormula`; the sandbox evaluates string and number literals.
+    pub default_formula: Option<String>,
     pub reference_to: Vec<String>,
     pub relationship_name: Option<String>,
     pub polymorphic: bool,
@@ -68,6 +70,7 @@ impl FieldDef {
                 .iter()
                 .find(|p| p.get("defaultValue").and_then(Value::as_bool) == Some(true))
                 .and_then(|p| p.get("value").and_then(Value::as_str).map(str::to_string)),
+            default_formula: s("defaultValueFormula"),
             reference_to: v
                 .get("referenceTo")
                 .and_then(Value::as_array)

@@ -140,6 +140,7 @@ impl IntoResponse for Reply {
 struct Trace {
     soql: Vec<String>,
     subrequests: usize,
+    auto_assign: Option<String>,
 }
 
 pub(super) fn router(inner: Arc<Inner>) -> Router {
@@ -167,6 +168,7 @@ fn log(inner: &Inner, method: &Method, path: &str, trace: Trace, status: u16) {
         soql: trace.soql,
         status,
         subrequests: trace.subrequests,
+        auto_assign: trace.auto_assign,
     });
 }
 
@@ -323,6 +325,14 @@ async fn services(
     } else {
         Reply::error(SfError::not_found())
     };
+    let create_latency = inner.switches.state().create_latency_ms;
+    if create_latency > 0 && method == Method::POST && path.contains("/sobjects/") {
+        tokio::time::sleep(std::time::Duration::from_millis(create_latency)).await;
+    }
+    trace.auto_assign = headers
+        .get("sforce-auto-assign")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     log(&inner, &method, &path, trace, reply.status);
     reply.into_response()
 }
@@ -582,6 +592,9 @@ impl Inner {
                 }
                 _ => method_not_allowed(method, "GET,HEAD,PATCH,DELETE"),
             },
+            [_, "ui-api", "object-info", sobject, "picklist-values", rt] => {
+                get_only(&|| self.picklist_values(version, sobject, rt))
+            }
             [_, "composite"] if !in_composite => {
                 if *method != Method::POST {
                     return method_not_allowed(method, "POST");
@@ -690,6 +703,70 @@ impl Inner {
             ),
             Err(e) => Reply::error(e),
         }
+    }
+
+    /// UI API `object-info/{Type}/picklist-values/{recordTypeId}`: every
+    /// picklist of the object with the values that record type offers.
+    fn picklist_values(&self, version: &str, sobject: &str, rt: &str) -> Reply {
+        let store = self.store.lock().expect("store lock");
+        let Some(o) = store.schema.object(sobject) else {
+            return Reply::error(SfError::not_found());
+        };
+        let known = super::rules::record_types(o).iter().any(|r| {
+            r["recordTypeId"]
+                .as_str()
+                .is_some_and(|id| id.get(..15).is_some() && id.get(..15) == rt.get(..15))
+        });
+        if !known {
+            return Reply::error(SfError::new(
+                404,
+                "NOT_FOUND",
+                format!("Record type {rt} not found for {}", o.name),
+            ));
+        }
+        let entry = |value: &str| {
+            Json::obj()
+                .with("attributes", Json::Null)
+                .with("label", value)
+                .with("validFor", Json::Arr(Vec::new()))
+                .with("value", value)
+        };
+        let mut fields = Json::obj();
+        for f in o
+            .fields
+            .iter()
+            .filter(|f| matches!(f.ftype.as_str(), "picklist" | "multipicklist"))
+        {
+            let (values, default) = match store.picklists.for_record_type(&o.name, rt, &f.name) {
+                Some(v) => (v.values.clone(), v.default.clone()),
+                None => (f.active_values.clone(), f.default_value.clone()),
+            };
+            let url = format!(
+                "/services/data/{version}/ui-api/object-info/{}/picklist-values/{rt}/{}",
+                o.name, f.name
+            );
+            fields.insert(
+                &f.name,
+                Json::obj()
+                    .with("controllerValues", Json::obj())
+                    .with(
+                        "defaultValue",
+                        default.as_deref().map(entry).unwrap_or(Json::Null),
+                    )
+                    .with("eTag", format!("{:08x}", fnv(&format!("{url}{values:?}"))))
+                    .with("url", url)
+                    .with(
+                        "values",
+                        Json::Arr(values.iter().map(|v| entry(v)).collect()),
+                    ),
+            );
+        }
+        Reply::json(
+            200,
+            Json::obj()
+                .with("eTag", format!("{:08x}", fnv(&format!("{}{rt}", o.name))))
+                .with("picklistFieldValues", fields),
+        )
     }
 
     fn describe_global(&self) -> Reply {
@@ -1162,6 +1239,9 @@ async fn control_switches(State(inner): State<Arc<Inner>>, body: Bytes) -> Respo
     };
     for (k, v) in &map {
         match (k.as_str(), v) {
+            ("create_latency_ms", Value::Number(n)) if n.as_u64().is_some() => {
+                sw.set_create_latency(std::time::Duration::from_millis(n.as_u64().unwrap_or(0)))
+            }
             ("latency_ms", Value::Number(n)) if n.as_u64().is_some() => {
                 sw.set_latency(std::time::Duration::from_millis(n.as_u64().unwrap_or(0)))
             }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::error::SfError;
+use super::rules::{self, Picklists};
 use super::schema::{FieldDef, Schema};
 
 /// A stored row.
@@ -20,6 +21,8 @@ pub const CASE_DEFAULT_RECORD_TYPE: &str = "0125e000000SbxSAAS";
 #[derive(Clone, Debug)]
 pub struct Store {
     pub schema: Schema,
+    /// Picklist values per record type (`fixtures/picklists/`).
+    pub picklists: Picklists,
     rows: HashMap<String, Vec<Row>>,
     next_case_number: u64,
     id_counter: u64,
@@ -95,7 +98,9 @@ impl Store {
                     + 1
             })
             .unwrap_or(1001);
+        let picklists = Picklists::load(fixtures_dir, &schema.objects)?;
         Ok(Store {
+            picklists,
             schema,
             rows,
             next_case_number,
@@ -339,20 +344,73 @@ impl Store {
         if schema.field("OwnerId").is_some() {
             row.insert("OwnerId".into(), INTEGRATION_USER_ID.into());
         }
+        for f in &schema.fields {
+            if let Some(v) = f
+                .default_formula
+                .as_deref()
+                .filter(|_| !given.contains_key(&f.name))
+                .and_then(rules::formula_default)
+            {
+                row.insert(f.name.clone(), v);
+            }
+        }
+        let record_type = if schema.field("RecordTypeId").is_some() {
+            let given_rt = given.get("RecordTypeId").and_then(Value::as_str);
+            rules::check_record_type(&schema, given_rt)?
+        } else {
+            None
+        };
+        if schema.name == "Case" && record_type.is_none() {
+            row.insert("RecordTypeId".into(), CASE_DEFAULT_RECORD_TYPE.into());
+        }
+        if let Some(rt) = &record_type {
+            row.insert("RecordTypeId".into(), Value::String(rt.clone()));
+            self.check_record_type_values(&schema.name, rt, &given)?;
+        }
+        row.extend(given);
+        rules::validation_rules(&schema.name, &row)?;
+        rules::duplicate_rules(&schema.name, &row, self.rows(&schema.name))?;
         if schema.name == "Case" {
             row.insert(
                 "CaseNumber".into(),
                 Value::String(format!("{:08}", self.next_case_number)),
             );
             self.next_case_number += 1;
-            row.insert("RecordTypeId".into(), CASE_DEFAULT_RECORD_TYPE.into());
         }
-        row.extend(given);
         row.insert("CreatedDate".into(), Value::String(now.clone()));
         row.insert("LastModifiedDate".into(), Value::String(now));
         derive(&schema.name, &mut row);
         self.rows.entry(schema.name.clone()).or_default().push(row);
         Ok(id)
+    }
+
+    /// A restricted picklist only takes the values of the record's type.
+    fn check_record_type_values(&self, object: &str, rt: &str, given: &Row) -> Result<(), SfError> {
+        let Some(schema) = self.schema.object(object) else {
+            return Ok(());
+        };
+        for (name, value) in given {
+            let (Some(field), Some(v)) = (schema.field(name), value.as_str()) else {
+                continue;
+            };
+            if !field.restricted_picklist {
+                continue;
+            }
+            if let Some(allowed) = self.picklists.for_record_type(object, rt, &field.name) {
+                if !allowed.values.iter().any(|a| a == v) {
+                    return Err(SfError::new(
+                        400,
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        format!(
+                            "{}: bad value for restricted picklist field: {v}",
+                            field.label
+                        ),
+                    )
+                    .with_fields(vec![field.name.clone()]));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Updates the given fields of a record.

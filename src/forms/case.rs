@@ -1,0 +1,625 @@
+//! New Case: offered on the Contact panel, from a conversation. The form is
+//! the Case describe (required fields, picklists as dropdowns with their
+//! defaults, typed checks) with the picklist values of the chosen record
+//! type; on success the case is linked to the Contact and its Account, a
+//! note with its number goes to the conversation, and the panel shows it.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::describe::{Describe, FieldKind, RecordType, RecordTypePicklists};
+use super::lead::stored_token;
+use super::model::{apply_salesforce_errors, read_values, validate, FormField, FormState, Missing};
+use super::{fault_message, ids, new_token, Attempt, Forms, SfUser};
+use crate::canvas::components::escape_markup;
+use crate::canvas::{Canvas, CanvasRequest};
+use crate::config::CaseOwner;
+use crate::intercom::{html_escape, html_to_text};
+use crate::panels::forms::{
+    case_form, case_needs_contact, case_needs_conversation, created_banner, with_banner,
+    CaseFormView,
+};
+use crate::panels::{self, record_url};
+use crate::salesforce::auth::Session;
+use crate::salesforce::lookup::Profile;
+use crate::salesforce::soql::{select, Cond, Dir, Literal};
+use crate::salesforce::SalesforceError;
+use crate::sidebar::Sidebar;
+
+/// Shown first, in this order.
+const FIRST: &[&str] = &["Subject", "Description"];
+
+/// The case form's fields: subject and description, then every other
+/// createable field a teammate can fill (references, booleans and system
+/// fields are set by the app or left to Salesforce).
+pub fn case_fields(d: &Describe, rt: Option<&RecordTypePicklists>) -> Vec<FormField> {
+    let fillable = |k: FieldKind| {
+        !matches!(
+            k,
+            FieldKind::Reference | FieldKind::Boolean | FieldKind::Other
+        )
+    };
+    let mut out: Vec<FormField> = FIRST
+        .iter()
+        .filter_map(|n| d.field(n))
+        .filter(|f| f.createable)
+        .map(|f| FormField::new(f, rt))
+        .collect();
+    for f in d.fields.iter().filter(|f| f.createable && fillable(f.kind)) {
+        if !out.iter().any(|x| x.spec.name == f.name) {
+            out.push(FormField::new(f, rt));
+        }
+    }
+    out
+}
+
+/// `https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{id}`
+pub fn conversation_url(workspace: &str, conversation: &str) -> String {
+    format!("https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{conversation}")
+}
+
+/// Who will own the case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseOwnerPlan {
+    AssignmentRules,
+    Teammate(SfUser),
+    TeammateNotFound(String),
+    TeammateUnknown(String),
+}
+
+impl CaseOwnerPlan {
+    pub fn sentence(&self) -> String {
+        match self {
+            CaseOwnerPlan::AssignmentRules => "Salesforce's case assignment rules.".to_string(),
+            CaseOwnerPlan::Teammate(u) => format!(
+                "you ({} in Salesforce); assignment rules are skipped.",
+                escape_markup(&u.name)
+            ),
+            CaseOwnerPlan::TeammateNotFound(email) => format!(
+                "Salesforce's case assignment rules: your email ({}) matches no active Salesforce user.",
+                escape_markup(email)
+            ),
+            CaseOwnerPlan::TeammateUnknown(why) => format!(
+                "Salesforce's case assignment rules: your Salesforce user could not be looked up ({}).",
+                escape_markup(why)
+            ),
+        }
+    }
+}
+
+async fn owner_plan(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> CaseOwnerPlan {
+    if forms.settings.case_owner == CaseOwner::AssignmentRules {
+        return CaseOwnerPlan::AssignmentRules;
+    }
+    let admin = req.admin.clone().unwrap_or_default();
+    let email = match admin.email.filter(|e| e.contains('@')) {
+        Some(e) => e,
+        None => {
+            let Some(id) = admin.id else {
+                return CaseOwnerPlan::TeammateUnknown("no teammate in the request".into());
+            };
+            match forms
+                .intercom
+                .admin(req.workspace_region.as_deref(), &id)
+                .await
+            {
+                Ok(a) => match a.email {
+                    Some(e) => e,
+                    None => return CaseOwnerPlan::TeammateUnknown("no email in Intercom".into()),
+                },
+                Err(e) => return CaseOwnerPlan::TeammateUnknown(e.to_string()),
+            }
+        }
+    };
+    match forms.user_by_email(sidebar, &email).await {
+        Ok(Some(u)) => CaseOwnerPlan::Teammate(u),
+        Ok(None) => CaseOwnerPlan::TeammateNotFound(email),
+        Err(e) => CaseOwnerPlan::TeammateUnknown(e.to_string()),
+    }
+}
+
+/// What every case screen needs: the Contact (as the lookup finds it for
+/// the signed request's person), the conversation, the describe.
+struct CaseCtx {
+    session: std::sync::Arc<Session>,
+    contact_id: String,
+    contact_name: String,
+    account_name: Option<String>,
+    email: String,
+    conversation_id: String,
+    describe: std::sync::Arc<Describe>,
+}
+
+async fn context(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Result<CaseCtx, Canvas> {
+    let Some(email) = req.person().and_then(|p| p.email()).map(str::to_string) else {
+        return Err(case_needs_contact("not in Salesforce (no email to match)"));
+    };
+    let Some(conversation_id) = req.conversation.as_ref().and_then(|c| c.id.clone()) else {
+        return Err(case_needs_conversation());
+    };
+    let session = sidebar
+        .client()
+        .session()
+        .await
+        .map_err(|e| panels::error_canvas(&e))?;
+    let profile = forms
+        .profile(sidebar, req, &session)
+        .await
+        .map_err(|e| panels::error_canvas(&e))?;
+    let cp = match &profile.value {
+        Profile::Contact(cp) => cp,
+        Profile::Lead(_) => return Err(case_needs_contact("a Salesforce Lead")),
+        Profile::Account(_) | Profile::NotFound { .. } => {
+            return Err(case_needs_contact("not a Salesforce Contact"))
+        }
+    };
+    let describe = forms
+        .describe(sidebar, &session, "Case")
+        .await
+        .map_err(|e| panels::error_canvas(&e))?;
+    Ok(CaseCtx {
+        contact_id: cp.contact.id.clone(),
+        contact_name: cp.contact.name.clone(),
+        account_name: cp.account.as_ref().map(|a| a.name.clone()),
+        session,
+        email,
+        conversation_id,
+        describe,
+    })
+}
+
+/// The record type to preselect, and a notice when the configured one is
+/// not available to the integration user.
+fn configured_record_type(forms: &Forms, d: &Describe) -> (Option<RecordType>, Vec<String>) {
+    let mut notices = Vec::new();
+    if let Some(wanted) = &forms.settings.case_record_type {
+        match d.record_type(wanted) {
+            Some(rt) => return (Some(rt.clone()), notices),
+            None => notices.push(format!(
+                "SALESFORCE\\_CASE\\_RECORD\\_TYPE is “{}”, which the integration user cannot use; Salesforce's default is preselected.",
+                escape_markup(wanted)
+            )),
+        }
+    }
+    (d.default_record_type().cloned(), notices)
+}
+
+/// The form's fields for a record type, with a notice if its picklist
+/// values could not be loaded.
+async fn fields_for(
+    forms: &Forms,
+    sidebar: &Sidebar,
+    ctx: &CaseCtx,
+    rt: Option<&RecordType>,
+    notices: &mut Vec<String>,
+) -> Vec<FormField> {
+    let picklists = match rt {
+        Some(rt) => match forms
+            .record_type_picklists(sidebar, &ctx.session, "Case", &rt.id)
+            .await
+        {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "picklist values by record type unavailable");
+                notices.push("This record type's picklist values could not be loaded; every value is offered.".to_string());
+                None
+            }
+        },
+        None => None,
+    };
+    case_fields(&ctx.describe, picklists.as_deref())
+}
+
+struct Screen<'a> {
+    ctx: &'a CaseCtx,
+    rt: Option<&'a RecordType>,
+    fields: &'a [FormField],
+    state: &'a FormState,
+    owner: &'a CaseOwnerPlan,
+    notices: &'a [String],
+    token: &'a str,
+}
+
+fn render(s: &Screen) -> Canvas {
+    case_form(&CaseFormView {
+        contact_name: &s.ctx.contact_name,
+        account_name: s.ctx.account_name.as_deref(),
+        record_types: &s.ctx.describe.record_types,
+        record_type: s.rt.map(|r| r.id.as_str()),
+        fields: s.fields,
+        state: s.state,
+        owner: &s.owner.sentence(),
+        notices: s.notices,
+        token: s.token,
+        contact_id: &s.ctx.contact_id,
+    })
+}
+
+/// Subject and description from the conversation.
+async fn prefill(forms: &Forms, req: &CanvasRequest, ctx: &CaseCtx) -> BTreeMap<String, String> {
+    let workspace = req.workspace_id.as_deref().unwrap_or("");
+    let link = conversation_url(workspace, &ctx.conversation_id);
+    let first_message = match forms
+        .intercom
+        .conversation(req.workspace_region.as_deref(), &ctx.conversation_id)
+        .await
+    {
+        Ok(c) => c.source,
+        Err(e) => {
+            tracing::info!(error = %e, "conversation not read for the case prefill");
+            None
+        }
+    };
+    let subject_text = first_message
+        .as_ref()
+        .and_then(|s| s.subject.as_deref().map(html_to_text))
+        .filter(|s| !s.trim().is_empty());
+    let body_text = first_message
+        .as_ref()
+        .and_then(|s| s.body.as_deref().map(html_to_text))
+        .filter(|s| !s.trim().is_empty());
+    let subject = subject_text
+        .or_else(|| body_text.clone())
+        .map(|s| truncate(s.trim(), 80))
+        .unwrap_or_else(|| format!("Conversation with {}", ctx.contact_name));
+    let mut description = format!("Intercom conversation: {link}");
+    if let Some(b) = body_text {
+        description.push_str("\n\n");
+        description.push_str(&truncate(b.trim(), 2000));
+    }
+    let mut v = BTreeMap::new();
+    v.insert("Subject".to_string(), subject);
+    v.insert("Description".to_string(), description);
+    v
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+pub(super) async fn open(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
+    let ctx = match context(forms, sidebar, req).await {
+        Ok(c) => c,
+        Err(canvas) => return canvas,
+    };
+    let (rt, mut notices) = configured_record_type(forms, &ctx.describe);
+    let fields = fields_for(forms, sidebar, &ctx, rt.as_ref(), &mut notices).await;
+    let state = FormState {
+        values: prefill(forms, req, &ctx).await,
+        ..FormState::default()
+    };
+    let owner = owner_plan(forms, sidebar, req).await;
+    render(&Screen {
+        ctx: &ctx,
+        rt: rt.as_ref(),
+        fields: &fields,
+        state: &state,
+        owner: &owner,
+        notices: &notices,
+        token: &new_token(),
+    })
+}
+
+/// The record type chosen on the form, if it is one the user may use.
+fn chosen_record_type(
+    forms: &Forms,
+    req: &CanvasRequest,
+    d: &Describe,
+) -> (Option<RecordType>, Vec<String>) {
+    match req
+        .input_str(ids::CASE_RECORD_TYPE)
+        .and_then(|id| d.record_types.iter().find(|r| r.id == id))
+    {
+        Some(rt) => (Some(rt.clone()), Vec::new()),
+        None => configured_record_type(forms, d),
+    }
+}
+
+pub(super) async fn change_record_type(
+    forms: &Forms,
+    sidebar: &Sidebar,
+    req: &CanvasRequest,
+) -> Canvas {
+    let ctx = match context(forms, sidebar, req).await {
+        Ok(c) => c,
+        Err(canvas) => return canvas,
+    };
+    let (rt, mut notices) = chosen_record_type(forms, req, &ctx.describe);
+    let fields = fields_for(forms, sidebar, &ctx, rt.as_ref(), &mut notices).await;
+    let state = FormState {
+        values: read_values(&fields, &req.input_values, ids::CASE_FIELD_PREFIX),
+        ..FormState::default()
+    };
+    let owner = owner_plan(forms, sidebar, req).await;
+    render(&Screen {
+        ctx: &ctx,
+        rt: rt.as_ref(),
+        fields: &fields,
+        state: &state,
+        owner: &owner,
+        notices: &notices,
+        token: &stored_token(req),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContactAccountRow {
+    #[serde(default)]
+    account_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CaseRow {
+    id: String,
+    #[serde(default)]
+    case_number: Option<String>,
+}
+
+pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
+    let ctx = match context(forms, sidebar, req).await {
+        Ok(c) => c,
+        Err(canvas) => return canvas,
+    };
+    let client = sidebar.client();
+    let (rt, mut notices) = chosen_record_type(forms, req, &ctx.describe);
+    let fields = fields_for(forms, sidebar, &ctx, rt.as_ref(), &mut notices).await;
+    let token = stored_token(req);
+    let mut state = FormState {
+        values: read_values(&fields, &req.input_values, ids::CASE_FIELD_PREFIX),
+        ..FormState::default()
+    };
+    let owner = owner_plan(forms, sidebar, req).await;
+    macro_rules! form {
+        () => {
+            render(&Screen {
+                ctx: &ctx,
+                rt: rt.as_ref(),
+                fields: &fields,
+                state: &state,
+                owner: &owner,
+                notices: &notices,
+                token: &token,
+            })
+        };
+    }
+
+    // stored_data came through the browser: the case goes to the Contact
+    // the lookup finds for the signed request's person, and only if that is
+    // the one the form was drawn for.
+    if req.stored_str(ids::CONTACT) != Some(ctx.contact_id.as_str()) {
+        state.errors.push(format!(
+            "This person's Salesforce Contact is {}; check the form and create the case again.",
+            ctx.contact_name
+        ));
+        return form!();
+    }
+    let mut body = match validate(&fields, &state.values, Missing::Error) {
+        Ok(b) => b,
+        Err(errors) => {
+            state.field_errors = errors;
+            return form!();
+        }
+    };
+    let account = select(&["Id", "AccountId"], "Contact")
+        .filter(Cond::eq("Id", ctx.contact_id.as_str()))
+        .limit(1);
+    let account_id = match client.query::<ContactAccountRow>(&account).await {
+        Ok(rows) => match rows.into_iter().next() {
+            Some(r) => r.account_id,
+            None => {
+                state.errors.push(
+                    "This Contact no longer exists in Salesforce; Refresh the panel.".to_string(),
+                );
+                return form!();
+            }
+        },
+        Err(e) => {
+            state.errors.push(fault_message(&e));
+            return form!();
+        }
+    };
+    let instance = ctx
+        .session
+        .instance_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let subject = body
+        .get("Subject")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+
+    let slot = forms.slot(req, &ctx.session.org_id, "case", &token).await;
+    let mut attempt = slot.lock().await;
+    match attempt.clone() {
+        Some(Attempt::Created { id, label }) => {
+            drop(attempt);
+            return done(
+                forms,
+                sidebar,
+                req,
+                &ctx,
+                &label,
+                &record_url(&instance, "Case", &id),
+                Vec::new(),
+            )
+            .await;
+        }
+        Some(Attempt::Unknown { since }) => {
+            // The last try timed out: look for the case it may have made.
+            let mut conds = vec![
+                Cond::eq("ContactId", ctx.contact_id.as_str()),
+                Cond::Ge(
+                    "CreatedDate",
+                    Literal::DateTime(since - ChronoDuration::minutes(2)),
+                ),
+            ];
+            if let Some(s) = &subject {
+                conds.push(Cond::eq("Subject", s.as_str()));
+            }
+            let q = select(&["Id", "CaseNumber"], "Case")
+                .filter(Cond::And(conds))
+                .order_by("CreatedDate", Dir::Desc)
+                .limit(1);
+            match client.query::<CaseRow>(&q).await {
+                Ok(rows) => {
+                    if let Some(row) = rows.into_iter().next() {
+                        let label =
+                            format!("Case {}", row.case_number.as_deref().unwrap_or(&row.id));
+                        let url = record_url(&instance, "Case", &row.id);
+                        let warnings =
+                            add_note(forms, req, &ctx, &label, &url, subject.as_deref()).await;
+                        *attempt = Some(Attempt::Created {
+                            id: row.id.clone(),
+                            label: label.clone(),
+                        });
+                        drop(attempt);
+                        return done(forms, sidebar, req, &ctx, &label, &url, warnings).await;
+                    }
+                }
+                Err(e) => {
+                    state.errors.push(fault_message(&e));
+                    return form!();
+                }
+            }
+        }
+        None => {}
+    }
+
+    body.insert("ContactId".into(), Value::String(ctx.contact_id.clone()));
+    if let Some(a) = account_id {
+        body.insert("AccountId".into(), Value::String(a));
+    }
+    if let Some(rt) = &rt {
+        body.insert("RecordTypeId".into(), Value::String(rt.id.clone()));
+    }
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    if let CaseOwnerPlan::Teammate(u) = &owner {
+        body.insert("OwnerId".into(), Value::String(u.id.clone()));
+        headers.push(("Sforce-Auto-Assign", "FALSE"));
+    }
+    let started = Utc::now();
+    match client.create("Case", &Value::Object(body), &headers).await {
+        Ok(id) => {
+            let number = select(&["Id", "CaseNumber"], "Case")
+                .filter(Cond::eq("Id", id.as_str()))
+                .limit(1);
+            let case_number = match client.query::<CaseRow>(&number).await {
+                Ok(rows) => rows.into_iter().next().and_then(|r| r.case_number),
+                Err(e) => {
+                    tracing::warn!(error = %e, "case number not read back");
+                    None
+                }
+            };
+            let label = format!("Case {}", case_number.as_deref().unwrap_or(&id));
+            let url = record_url(&instance, "Case", &id);
+            *attempt = Some(Attempt::Created {
+                id: id.clone(),
+                label: label.clone(),
+            });
+            drop(attempt);
+            let warnings = add_note(forms, req, &ctx, &label, &url, subject.as_deref()).await;
+            done(forms, sidebar, req, &ctx, &label, &url, warnings).await
+        }
+        Err(e) => {
+            if matches!(e, SalesforceError::Timeout(_)) {
+                *attempt = Some(Attempt::Unknown { since: started });
+            }
+            drop(attempt);
+            match &e {
+                SalesforceError::Rejected { errors, .. } => {
+                    apply_salesforce_errors(&mut state, &fields, errors)
+                }
+                other => state.errors.push(fault_message(other)),
+            }
+            tracing::warn!(error = %e, "Case create failed");
+            form!()
+        }
+    }
+}
+
+/// Adds the note to the conversation; returns what to tell the teammate if
+/// it could not be added.
+async fn add_note(
+    forms: &Forms,
+    req: &CanvasRequest,
+    ctx: &CaseCtx,
+    label: &str,
+    url: &str,
+    subject: Option<&str>,
+) -> Vec<String> {
+    let admin = req.admin.clone().unwrap_or_default();
+    let Some(admin_id) = admin.id else {
+        return vec![
+            "No note was added to the conversation: the request named no teammate.".to_string(),
+        ];
+    };
+    let mut html = format!(
+        "<p>Salesforce <a href=\"{}\">{}</a> created",
+        html_escape(url),
+        html_escape(label)
+    );
+    if let Some(name) = admin.name.as_deref().filter(|n| !n.is_empty()) {
+        html.push_str(&format!(" by {}", html_escape(name)));
+    }
+    if let Some(s) = subject {
+        html.push_str(&format!(": {}", html_escape(s)));
+    }
+    html.push_str("</p>");
+    match forms
+        .intercom
+        .add_note(
+            req.workspace_region.as_deref(),
+            &ctx.conversation_id,
+            &admin_id,
+            &html,
+        )
+        .await
+    {
+        Ok(()) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "case note not added");
+            vec![format!(
+                "The case exists, but the note could not be added to the conversation ({e})."
+            )]
+        }
+    }
+}
+
+async fn done(
+    forms: &Forms,
+    sidebar: &Sidebar,
+    req: &CanvasRequest,
+    ctx: &CaseCtx,
+    label: &str,
+    url: &str,
+    warnings: Vec<String>,
+) -> Canvas {
+    forms.invalidate(sidebar, req, &ctx.session.org_id, &[ctx.email.as_str()]);
+    let panel = sidebar.initialize(req).await;
+    with_banner(panel, created_banner(label, url, &warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_links_point_at_the_inbox() {
+        assert_eq!(
+            conversation_url("ecahpwf5", "4711"),
+            "https://app.intercom.com/a/inbox/ecahpwf5/inbox/conversation/4711"
+        );
+    }
+}
