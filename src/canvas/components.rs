@@ -356,14 +356,24 @@ pub fn spacer(size: SpacerSize) -> Component {
     Component::Spacer(Spacer { size })
 }
 
-/// Canvas Kit text markup is a tiny subset (`**bold**` and `[links](url)`);
-/// escape just the characters that can open those, so a name like `*Bob*`
-/// or `[x](y)` renders as typed and `SOME_CODE` is not littered with
-/// backslashes.
+/// Canvas Kit text markup is a tiny subset (`**bold**` and `[links](url)`).
+/// Escape only the sequences that can open it (`**` and `](`), so a name
+/// like `**Bob**` or `[x](y)` renders as typed while ordinary text such as
+/// `[not provided]` or `SOME_CODE` carries no stray backslashes.
 pub fn escape_markup(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '[' | ']' | '\\') {
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1).copied();
+        let opens = match c {
+            // Every star of a `**` run, so no pair survives.
+            '*' => prev == Some('*') || next == Some('*'),
+            ']' => next == Some('('),
+            '\\' => true,
+            _ => false,
+        };
+        if opens {
             out.push('\\');
         }
         out.push(c);
@@ -420,7 +430,8 @@ mod tests {
 
     #[test]
     fn markup_is_escaped() {
-        assert_eq!(escape_markup("*Bob* [x](y)"), "\\*Bob\\* \\[x\\](y)");
+        assert_eq!(escape_markup("**Bob** [x](y)"), "\\*\\*Bob\\*\\* [x\\](y)");
+        assert_eq!(escape_markup("[not provided] *x*"), "[not provided] *x*");
         assert_eq!(escape_markup("INSUFFICIENT_ACCESS"), "INSUFFICIENT_ACCESS");
         assert_eq!(escape_markup("O'Brien & Zoë"), "O'Brien & Zoë");
     }
