@@ -36,7 +36,7 @@ pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
     let mut c = Vec::new();
     if let Some(err) = ctx.stale {
         c.push(error_text(format!(
-            "Salesforce isn't answering ({}). Showing data from {}.",
+            "Salesforce isn't answering ({}). Showing the data fetched {}.",
             short_reason(err),
             format::age(ctx.fetched_at, ctx.now)
         )));
