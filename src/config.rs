@@ -82,6 +82,42 @@ pub struct Config {
     pub intercom_access_token: Option<Secret>,
     /// Pins the Intercom REST host; by default it follows the workspace region.
     pub intercom_api_url: Option<Url>,
+    /// `AUTO_TASKS`: open a Salesforce Task when a known person starts a
+    /// conversation, complete it when the conversation is closed.
+    pub auto_tasks: bool,
+    /// `DATABASE_URL`: the durable webhook queue and conversation → task
+    /// map. `None`: a file under `DATA_DIR` (memory in sandbox mode).
+    pub database: Option<Database>,
+}
+
+/// Where the task store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `sqlite::memory:`: gone at exit (tests, the sandbox).
+    Memory,
+    /// `sqlite:///path/x.db` or `sqlite://x.db` (relative).
+    File(PathBuf),
+}
+
+impl Database {
+    /// Parses a `DATABASE_URL`; only SQLite is supported.
+    pub fn parse(url: &str) -> Result<Database, String> {
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(Database::Memory);
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!("expected sqlite:///path/to/file.db or sqlite::memory:, got {url:?}")
+            })?;
+        // Query parameters (`?mode=rwc`) are accepted and ignored.
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(format!("{url:?} names no database file"));
+        }
+        Ok(Database::File(PathBuf::from(path)))
+    }
 }
 
 impl Config {
@@ -185,6 +221,24 @@ impl Config {
             })?),
         };
 
+        let auto_tasks = match get("AUTO_TASKS").as_deref() {
+            None | Some("off" | "false" | "0") => false,
+            Some("on" | "true" | "1") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "AUTO_TASKS",
+                    reason: format!("expected on or off, got {other:?}"),
+                })
+            }
+        };
+        let database = match get("DATABASE_URL") {
+            None => None,
+            Some(u) => Some(Database::parse(&u).map_err(|reason| ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason,
+            })?),
+        };
+
         Ok(Config {
             bind_addr,
             intercom_client_secret,
@@ -200,6 +254,8 @@ impl Config {
             workspace_id: get("INTERCOM_WORKSPACE_ID"),
             intercom_access_token: get("INTERCOM_ACCESS_TOKEN").map(Secret::new),
             intercom_api_url,
+            auto_tasks,
+            database,
         })
     }
 
@@ -287,6 +343,9 @@ mod tests {
             ("SALESFORCE_TIMEOUT_MS", "0"),
             ("SANDBOX", "maybe"),
             ("INTERCOM_API_URL", "not a url"),
+            ("AUTO_TASKS", "sometimes"),
+            ("DATABASE_URL", "postgres://db/x"),
+            ("DATABASE_URL", "sqlite://"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -297,6 +356,27 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("SALESFORCE_LOGIN_URL"));
+    }
+
+    #[test]
+    fn auto_tasks_and_database_url() {
+        let c = cfg(&[]).unwrap();
+        assert!(!c.auto_tasks);
+        assert_eq!(c.database, None);
+        let c = cfg(&[
+            ("AUTO_TASKS", "on"),
+            ("DATABASE_URL", "sqlite:///var/lib/sf-inbox/tasks.db"),
+        ])
+        .unwrap();
+        assert!(c.auto_tasks);
+        assert_eq!(
+            c.database,
+            Some(Database::File("/var/lib/sf-inbox/tasks.db".into()))
+        );
+        let c = cfg(&[("DATABASE_URL", "sqlite::memory:")]).unwrap();
+        assert_eq!(c.database, Some(Database::Memory));
+        let c = cfg(&[("DATABASE_URL", "sqlite://data/x.db?mode=rwc")]).unwrap();
+        assert_eq!(c.database, Some(Database::File("data/x.db".into())));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`intercom`]: the Intercom REST client
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
+//! - [`tasks`]: Salesforce Tasks from conversations (manual and automatic)
 
 pub mod app;
 pub mod canvas;
@@ -19,3 +20,4 @@ pub mod salesforce;
 pub mod sandbox;
 pub mod sidebar;
 pub mod store;
+pub mod tasks;

@@ -4,7 +4,7 @@
 //! becomes a screen, never an HTTP error.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::Utc;
 
@@ -32,6 +32,8 @@ pub struct Sidebar {
     /// The org's default currency, learned on the first lookup of each org.
     currencies: Mutex<HashMap<String, String>>,
     workspace_id: Option<String>,
+    /// "New Salesforce task" (`task_*` components), when wired.
+    tasks: OnceLock<Arc<crate::tasks::Tasks>>,
 }
 
 impl Sidebar {
@@ -45,7 +47,13 @@ impl Sidebar {
             cache,
             currencies: Mutex::new(HashMap::new()),
             workspace_id,
+            tasks: OnceLock::new(),
         }
+    }
+
+    /// Wires the "New Salesforce task" flow (once, at start-up).
+    pub fn set_tasks(&self, tasks: Arc<crate::tasks::Tasks>) {
+        let _ = self.tasks.set(tasks);
     }
 
     pub fn client(&self) -> &Arc<SalesforceClient> {
@@ -75,6 +83,9 @@ impl Sidebar {
                 .await
             }
             ids::SHOW_CASES => self.render(req, Source::Peek, View::Cases).await,
+            id if id.starts_with("task_") && self.tasks.get().is_some() => {
+                self.tasks.get().expect("checked").submit(req).await
+            }
             ids::SHOW_OPPORTUNITY => {
                 let chosen = req
                     .input_str(ids::OPPORTUNITY)
@@ -141,6 +152,9 @@ impl Sidebar {
             },
         };
         let instance = session.instance_url.as_str().trim_end_matches('/');
+        let can_log_task = self.tasks.get().is_some()
+            && req.conversation.as_ref().is_some_and(|c| c.id.is_some())
+            && q.email.is_some();
         match result {
             Ok(c) => panels::profile_canvas(
                 &c.snapshot.value,
@@ -150,6 +164,7 @@ impl Sidebar {
                     now: Utc::now(),
                     fetched_at: c.snapshot.fetched_at,
                     stale: None,
+                    can_log_task,
                 },
             ),
             Err(err) => {
@@ -164,6 +179,7 @@ impl Sidebar {
                                 now: Utc::now(),
                                 fetched_at: s.fetched_at,
                                 stale: Some(&err),
+                                can_log_task,
                             },
                         );
                     }

@@ -151,6 +151,7 @@ async fn stale_screen_matches_its_golden() {
             now,
             fetched_at: now - chrono::Duration::minutes(14),
             stale: Some(&err),
+            can_log_task: false,
         },
     );
     check_golden(
