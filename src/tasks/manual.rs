@@ -223,6 +223,9 @@ pub fn reason(e: &TaskError) -> String {
             SalesforceError::ApiLimit => {
                 "Salesforce's daily API request limit is reached. Try again later.".to_string()
             }
+            SalesforceError::Unavailable(_) => {
+                "Salesforce is unavailable right now. Trying again won't log it twice.".to_string()
+            }
             SalesforceError::Timeout(_) => {
                 "Salesforce didn't answer in time. Trying again won't log it twice.".to_string()
             }
