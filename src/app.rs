@@ -13,11 +13,29 @@ use crate::salesforce::cache::QueryCache;
 use crate::salesforce::SalesforceClient;
 use crate::sidebar::Sidebar;
 use crate::store::{StoreError, TokenStore};
+use crate::tasks::store::TaskStore;
+use crate::tasks::webhook::Webhooks;
+use crate::tasks::worker::{Fault, Worker};
+use crate::tasks::Tasks;
 
 pub struct App {
     pub router: Router,
     pub sidebar: Arc<Sidebar>,
     pub intercom: Arc<IntercomClient>,
+    pub tasks: Arc<Tasks>,
+    /// With `AUTO_TASKS` on: the durable queue, the worker's wake-up and
+    /// the worker itself (already running).
+    pub task_queue: Option<(TaskStore, Arc<tokio::sync::Notify>)>,
+    pub worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Why the app could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    TokenStore(#[from] StoreError),
+    #[error("task database (DATABASE_URL): {0}")]
+    TaskStore(#[from] crate::tasks::store::StoreError),
 }
 
 impl App {
@@ -36,7 +54,16 @@ pub fn install_crypto() {
 
 /// Builds the app for `config`, whose Salesforce settings must name an org
 /// (`main` swaps the sandbox in before calling this).
-pub fn build(config: &Config, store: TokenStore) -> Result<App, StoreError> {
+pub fn build(config: &Config, store: TokenStore) -> Result<App, BuildError> {
+    build_with_fault(config, store, None)
+}
+
+/// [`build`], with a fault point in the task worker (crash tests).
+pub fn build_with_fault(
+    config: &Config,
+    store: TokenStore,
+    fault: Option<Fault>,
+) -> Result<App, BuildError> {
     install_crypto();
     let SalesforceMode::Org(org) = &config.salesforce else {
         panic!("app::build needs an org; start the sandbox first");
@@ -75,15 +102,43 @@ pub fn build(config: &Config, store: TokenStore) -> Result<App, StoreError> {
         intercom.clone(),
         config.workspace_id.clone(),
     );
+    let tasks = Arc::new(Tasks::new(
+        client.clone(),
+        intercom.clone(),
+        config.workspace_id.clone(),
+    ));
     let sidebar =
         Arc::new(Sidebar::new(client, cache, config.workspace_id.clone()).with_forms(forms));
+    sidebar.set_tasks(tasks.clone());
+    let (task_queue, worker) = if config.auto_tasks {
+        let db = config
+            .database
+            .clone()
+            .unwrap_or_else(|| TaskStore::default_path(&config.data_dir));
+        let task_store = TaskStore::open(&db)?;
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let mut w = Worker::new(tasks.clone(), task_store.clone(), wake.clone());
+        if let Some(f) = fault {
+            w = w.with_fault(f);
+        }
+        (Some((task_store, wake)), Some(w.spawn()))
+    } else {
+        (None, None)
+    };
     let router = routes::router(AppState {
         intercom_secret: config.intercom_client_secret.clone(),
         sidebar: sidebar.clone(),
+        webhooks: Arc::new(Webhooks::new(
+            config.intercom_client_secret.clone(),
+            task_queue.clone(),
+        )),
     });
     Ok(App {
         router,
         sidebar,
         intercom,
+        tasks,
+        task_queue,
+        worker,
     })
 }

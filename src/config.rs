@@ -88,6 +88,12 @@ pub struct Config {
     /// `SALESFORCE_CASE_RECORD_TYPE`, `SALESFORCE_CASE_OWNER`,
     /// `SALESFORCE_LEAD_PLACEHOLDER`).
     pub forms: FormSettings,
+    /// `AUTO_TASKS`: open a Salesforce Task when a known person starts a
+    /// conversation, complete it when the conversation is closed.
+    pub auto_tasks: bool,
+    /// `DATABASE_URL`: the durable webhook queue and conversation → task
+    /// map. `None`: a file under `DATA_DIR` (memory in sandbox mode).
+    pub database: Option<Database>,
 }
 
 /// Who owns a case the app creates.
@@ -183,6 +189,36 @@ fn form_settings(get: &dyn Fn(&str) -> Option<String>) -> Result<FormSettings, C
         case_owner,
         lead_placeholder,
     })
+}
+
+/// Where the task store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `sqlite::memory:`: gone at exit (tests, the sandbox).
+    Memory,
+    /// `sqlite:///path/x.db` or `sqlite://x.db` (relative).
+    File(PathBuf),
+}
+
+impl Database {
+    /// Parses a `DATABASE_URL`; only SQLite is supported.
+    pub fn parse(url: &str) -> Result<Database, String> {
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(Database::Memory);
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!("expected sqlite:///path/to/file.db or sqlite::memory:, got {url:?}")
+            })?;
+        // Query parameters (`?mode=rwc`) are accepted and ignored.
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(format!("{url:?} names no database file"));
+        }
+        Ok(Database::File(PathBuf::from(path)))
+    }
 }
 
 impl Config {
@@ -298,6 +334,24 @@ impl Config {
             })?),
         };
 
+        let auto_tasks = match get("AUTO_TASKS").as_deref() {
+            None | Some("off" | "false" | "0") => false,
+            Some("on" | "true" | "1") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "AUTO_TASKS",
+                    reason: format!("expected on or off, got {other:?}"),
+                })
+            }
+        };
+        let database = match get("DATABASE_URL") {
+            None => None,
+            Some(u) => Some(Database::parse(&u).map_err(|reason| ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason,
+            })?),
+        };
+
         Ok(Config {
             bind_addr,
             intercom_client_secret,
@@ -315,6 +369,8 @@ impl Config {
             intercom_api_url,
             preview,
             forms: form_settings(&get)?,
+            auto_tasks,
+            database,
         })
     }
 
@@ -406,6 +462,9 @@ mod tests {
             ("SALESFORCE_MAINTAIN_OWNERSHIP", "sometimes"),
             ("SALESFORCE_CASE_OWNER", "robot"),
             ("SALESFORCE_CASE_RECORD_TYPE", "Support; DROP"),
+            ("AUTO_TASKS", "sometimes"),
+            ("DATABASE_URL", "postgres://db/x"),
+            ("DATABASE_URL", "sqlite://"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -447,6 +506,27 @@ mod tests {
         assert_eq!(c.forms.case_record_type.as_deref(), Some("Billing"));
         assert_eq!(c.forms.case_owner, CaseOwner::Teammate);
         assert_eq!(c.forms.lead_placeholder, "(unknown)");
+    }
+
+    #[test]
+    fn auto_tasks_and_database_url() {
+        let c = cfg(&[]).unwrap();
+        assert!(!c.auto_tasks);
+        assert_eq!(c.database, None);
+        let c = cfg(&[
+            ("AUTO_TASKS", "on"),
+            ("DATABASE_URL", "sqlite:///var/lib/sf-inbox/tasks.db"),
+        ])
+        .unwrap();
+        assert!(c.auto_tasks);
+        assert_eq!(
+            c.database,
+            Some(Database::File("/var/lib/sf-inbox/tasks.db".into()))
+        );
+        let c = cfg(&[("DATABASE_URL", "sqlite::memory:")]).unwrap();
+        assert_eq!(c.database, Some(Database::Memory));
+        let c = cfg(&[("DATABASE_URL", "sqlite://data/x.db?mode=rwc")]).unwrap();
+        assert_eq!(c.database, Some(Database::File("data/x.db".into())));
     }
 
     #[test]

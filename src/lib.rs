@@ -10,6 +10,7 @@
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
+//! - [`tasks`]: Salesforce Tasks from conversations (manual and automatic)
 
 pub mod app;
 pub mod canvas;
@@ -23,3 +24,4 @@ pub mod salesforce;
 pub mod sandbox;
 pub mod sidebar;
 pub mod store;
+pub mod tasks;

@@ -63,7 +63,11 @@ async fn main() -> ExitCode {
                 Err(e) => eprintln!("sandbox Intercom API not started: {e}"),
             }
         }
-        // The sandbox is reseeded on every start: a stored token would be stale.
+        // The sandbox is reseeded on every start: a stored token would be
+        // stale, and so would a task map pointing at its records.
+        if config.database.is_none() {
+            config.database = Some(sf_inbox::config::Database::Memory);
+        }
         TokenStore::memory()
     } else {
         TokenStore::file(&config.data_dir)
@@ -133,6 +137,14 @@ fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
     println!("  Canvas Kit initialize URL: {base}/canvas/initialize");
     println!("  Canvas Kit submit URL:     {base}/canvas/submit");
     println!("  Health:                    {base}/healthz");
+    println!(
+        "  Webhook URL:               {base}/webhooks/intercom (automatic tasks {})",
+        if config.auto_tasks {
+            "on"
+        } else {
+            "off: AUTO_TASKS=on"
+        }
+    );
     let Some(org) = org else {
         println!("  Salesforce: {}", login_of(config));
         return;

@@ -28,6 +28,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct AppState {
     pub intercom_secret: Secret,
     pub sidebar: Arc<Sidebar>,
+    pub webhooks: Arc<crate::tasks::webhook::Webhooks>,
 }
 
 /// Why a request was refused before it reached the sidebar.
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/canvas/initialize", post(initialize))
         .route("/canvas/submit", post(submit))
         .route("/healthz", get(healthz))
+        .route("/webhooks/intercom", crate::tasks::webhook::route())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -4,7 +4,7 @@
 //! becomes a screen, never an HTTP error.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::Utc;
 
@@ -34,6 +34,8 @@ pub struct Sidebar {
     workspace_id: Option<String>,
     /// Create Lead and New Case (`lead_*` / `case_*` submits).
     forms: Option<Arc<crate::forms::Forms>>,
+    /// "New Salesforce task" (`task_*` components), when wired.
+    tasks: OnceLock<Arc<crate::tasks::Tasks>>,
 }
 
 impl Sidebar {
@@ -48,12 +50,18 @@ impl Sidebar {
             currencies: Mutex::new(HashMap::new()),
             workspace_id,
             forms: None,
+            tasks: OnceLock::new(),
         }
     }
 
     pub fn with_forms(mut self, forms: crate::forms::Forms) -> Sidebar {
         self.forms = Some(Arc::new(forms));
         self
+    }
+
+    /// Wires the "New Salesforce task" flow (once, at start-up).
+    pub fn set_tasks(&self, tasks: Arc<crate::tasks::Tasks>) {
+        let _ = self.tasks.set(tasks);
     }
 
     pub fn client(&self) -> &Arc<SalesforceClient> {
@@ -95,6 +103,9 @@ impl Sidebar {
             id if crate::forms::handles(id) && self.forms.is_some() => {
                 let forms = self.forms.as_ref().expect("checked above");
                 forms.submit(self, req).await
+            }
+            id if id.starts_with("task_") && self.tasks.get().is_some() => {
+                self.tasks.get().expect("checked").submit(req).await
             }
             ids::SHOW_OPPORTUNITY => {
                 let chosen = req
@@ -162,6 +173,9 @@ impl Sidebar {
             },
         };
         let instance = session.instance_url.as_str().trim_end_matches('/');
+        let can_log_task = self.tasks.get().is_some()
+            && req.conversation.as_ref().is_some_and(|c| c.id.is_some())
+            && q.email.is_some();
         match result {
             Ok(c) => panels::profile_canvas(
                 &c.snapshot.value,
@@ -171,6 +185,7 @@ impl Sidebar {
                     now: Utc::now(),
                     fetched_at: c.snapshot.fetched_at,
                     stale: None,
+                    can_log_task,
                 },
             ),
             Err(err) => {
@@ -185,6 +200,7 @@ impl Sidebar {
                                 now: Utc::now(),
                                 fetched_at: s.fetched_at,
                                 stale: Some(&err),
+                                can_log_task,
                             },
                         );
                     }

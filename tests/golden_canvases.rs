@@ -151,6 +151,7 @@ async fn stale_screen_matches_its_golden() {
             now,
             fetched_at: now - chrono::Duration::minutes(14),
             stale: Some(&err),
+            can_log_task: false,
         },
     );
     check_golden(
@@ -381,6 +382,51 @@ async fn form_screens_match_their_goldens() {
         "case_needs_contact",
         &step(&app, &lena, &panel, "case_open", json!({})).await,
     );
+}
+
+#[tokio::test]
+async fn task_screens_match_their_goldens() {
+    let app = spawn().await;
+    let conv = |id: &str, email: &str| {
+        let mut b = person("user", Some(email), None);
+        b["conversation"]["id"] = json!(id);
+        b
+    };
+    let hana = conv("4711", "hana@globex.example");
+    let start = render(&app, &hana, false).await;
+    let picker = render(
+        &app,
+        &submit_from(&hana, &start, "task_new", json!({})),
+        true,
+    )
+    .await;
+    check_golden("task_picker", &picker);
+
+    let create = |body: &Value, from: &Value, choice: &str| {
+        submit_from(body, from, "task_create", json!({"task_choice": choice}))
+    };
+    let omar = conv("4713", "omar@umbrella.example");
+    let logged = render(&app, &create(&omar, &start, "part:source"), true).await;
+    check_golden("task_logged_contact", &logged);
+
+    let twins = conv("4717", "twins@dup.example");
+    let leads = render(&app, &create(&twins, &start, "conversation"), true).await;
+    check_golden("task_logged_leads", &leads);
+    let again = render(&app, &create(&twins, &start, "conversation"), true).await;
+    check_golden("task_already_logged", &again);
+
+    let nobody = conv("4715", "nobody@nowhere.example");
+    let lead = render(&app, &create(&nobody, &start, "conversation"), true).await;
+    check_golden("task_lead_created", &lead);
+
+    let anonymous = conv("4716", "visitor@else.example");
+    let no_email = render(&app, &create(&anonymous, &start, "conversation"), true).await;
+    check_golden("task_no_email", &no_email);
+
+    app.org.switches().fail_with(Some(503));
+    let failed = render(&app, &create(&hana, &start, "part:471103"), true).await;
+    check_golden("task_unavailable", &failed);
+    app.org.switches().fail_with(None);
 }
 
 // ---- A small validator for Intercom's Canvas Kit JSON Schema -----------

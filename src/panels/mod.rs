@@ -6,6 +6,7 @@ pub mod format;
 pub mod forms;
 mod profile;
 mod status;
+pub mod tasks;
 
 pub use profile::{profile_canvas, RenderCtx, View};
 pub use status::{error_canvas, no_email_canvas, workspace_refused_canvas};

@@ -30,6 +30,9 @@ pub struct RenderCtx<'a> {
     pub fetched_at: DateTime<Utc>,
     /// Set when Salesforce failed and this is the last known data.
     pub stale: Option<&'a SalesforceError>,
+    /// Offer "New Salesforce task" (a conversation is open and the person
+    /// has an email).
+    pub can_log_task: bool,
 }
 
 pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
@@ -368,6 +371,13 @@ fn not_found(c: &mut Vec<Component>, email: Option<&str>, companies: &[String]) 
 
 fn footer(c: &mut Vec<Component>, ctx: &RenderCtx) {
     c.push(divider());
+    if ctx.can_log_task {
+        c.push(submit_button(
+            super::tasks::task_ids::NEW,
+            "New Salesforce task",
+            ButtonStyle::Secondary,
+        ));
+    }
     c.push(muted(format!(
         "Updated {}",
         format::age(ctx.fetched_at, ctx.now)

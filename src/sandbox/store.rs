@@ -327,6 +327,7 @@ impl Store {
             ));
         }
         let given = self.check_fields(&schema.name, body, true)?;
+        self.check_task_links(&schema.name, &given)?;
         let id = self.new_id(&schema.key_prefix);
         let now = now_stamp();
         let mut row = Row::new();
@@ -413,6 +414,31 @@ impl Store {
         Ok(())
     }
 
+    /// A Task whose WhoId is a Lead cannot have a WhatId, as in Salesforce.
+    fn check_task_links(&self, object: &str, row: &Row) -> Result<(), SfError> {
+        if object != "Task" {
+            return Ok(());
+        }
+        let who_is_lead = row
+            .get("WhoId")
+            .and_then(Value::as_str)
+            .and_then(|w| self.find(w))
+            .is_some_and(|(obj, _)| obj == "Lead");
+        let has_what = row
+            .get("WhatId")
+            .and_then(Value::as_str)
+            .is_some_and(|w| !w.is_empty());
+        if who_is_lead && has_what {
+            return Err(SfError::new(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Related To ID: a task for a lead cannot be related to a record; leave Related To empty.",
+            )
+            .with_fields(vec!["WhatId".to_string()]));
+        }
+        Ok(())
+    }
+
     /// Updates the given fields of a record.
     pub fn update(&mut self, object: &str, id: &str, body: &Value) -> Result<(), SfError> {
         let name = self
@@ -425,6 +451,11 @@ impl Store {
             return Err(SfError::not_found());
         }
         let given = self.check_fields(&name, body, false)?;
+        if let Some(current) = self.get(&name, id) {
+            let mut merged = current.clone();
+            merged.extend(given.clone());
+            self.check_task_links(&name, &merged)?;
+        }
         let row = self
             .rows
             .get_mut(&name)

@@ -99,6 +99,7 @@ pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: TokenStor
         router,
         sidebar,
         intercom: intercom_client,
+        ..
     } = app::build(&config, store).expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

@@ -1,0 +1,786 @@
+//! Salesforce tasks from conversations, over loopback: the "New Salesforce
+//! task" flow through `/canvas/submit`, and automatic tasks through signed
+//! `/webhooks/intercom` notifications, the durable queue and the worker.
+//! Assertions are on the sandbox org's records and request log.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Map, Value};
+use sf_inbox::app;
+use sf_inbox::canvas::signature::sign_hub;
+use sf_inbox::sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+use sf_inbox::sandbox::FakeOrg;
+use sf_inbox::store::TokenStore;
+use sf_inbox::tasks::store::TaskStore;
+use sf_inbox::tasks::worker::{Fault, FaultPoint};
+
+const INTEGRATION_USER: &str = "0055e000001IntgAAC";
+const RUTH: &str = "0055e000001RuthAAC";
+const MAYA: &str = "0055e000001MayaAAC";
+const DEV: &str = "0055e000001DevSAAS";
+const HANA: &str = "0035e000001HanaAAC";
+const OMAR: &str = "0035e000001OmarAAC";
+const OMAR_LEAD: &str = "00Q5e000001OmrLEAS";
+const OMAR_OPP: &str = "0065e000001UmRoAAK";
+const LENA: &str = "00Q5e000001LenaEAC";
+const TWIN1: &str = "00Q5e000001Twn1EAC";
+const TWIN2: &str = "00Q5e000001Twn2EAC";
+
+type Row = Map<String, Value>;
+
+/// Tasks the app made (the fixtures' own three are older and other subjects).
+fn new_tasks(app_org: &FakeOrg) -> Vec<Row> {
+    app_org
+        .records("Task")
+        .into_iter()
+        .filter(|t| {
+            t["Subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Intercom "))
+        })
+        .collect()
+}
+
+fn who(t: &Row) -> &str {
+    t["WhoId"].as_str().unwrap_or_default()
+}
+
+fn field<'a>(t: &'a Row, k: &str) -> Option<&'a str> {
+    t.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The sidebar request of a conversation (the person as Intercom shows it).
+fn sidebar_body(conversation: &str, email: Option<&str>) -> Value {
+    let mut b = person("user", email, None);
+    b["conversation"]["id"] = json!(conversation);
+    b
+}
+
+/// Opens the picker, picks `choice` (the first option when `None`) and logs it.
+async fn log_task(app: &TestApp, body: &Value, choice: Option<&str>) -> (Value, Value) {
+    let start = app.initialize(body).await;
+    assert!(
+        find_component(&start, "task_new").is_some(),
+        "the footer offers the task"
+    );
+    let picker = app
+        .submit(&submit_from(body, &start, "task_new", json!({})))
+        .await;
+    let select = find_component(&picker, "task_choice").expect("a picker");
+    let pick = choice
+        .map(str::to_string)
+        .unwrap_or_else(|| select["options"][0]["id"].as_str().unwrap().to_string());
+    let result = app
+        .submit(&submit_from(
+            body,
+            &picker,
+            "task_create",
+            json!({"task_choice": pick}),
+        ))
+        .await;
+    (picker, result)
+}
+
+#[tokio::test]
+async fn whole_conversation_on_a_contact_with_two_role_opportunities_has_no_what_id() {
+    let app = spawn().await;
+    let (picker, result) = log_task(
+        &app,
+        &sidebar_body("4711", Some("hana@globex.example")),
+        None,
+    )
+    .await;
+    let options = texts(&picker);
+    assert!(
+        options.contains("Whole conversation (4 messages)"),
+        "{options}"
+    );
+    assert!(
+        options.contains("Note · Ruth Teammate: Looks like the archive bug"),
+        "{options}"
+    );
+
+    let tasks = new_tasks(&app.org);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let t = &tasks[0];
+    assert_eq!(who(t), HANA);
+    assert_eq!(field(t, "Status"), Some("Completed"));
+    assert_eq!(
+        field(t, "Subject"),
+        Some("Intercom conversation #4711 (logged)")
+    );
+    assert_eq!(
+        field(t, "WhatId"),
+        None,
+        "Hana has two open role opportunities"
+    );
+    assert_eq!(
+        field(t, "OwnerId"),
+        Some(RUTH),
+        "assigned to Ruth → her user"
+    );
+    let d = field(t, "Description").unwrap();
+    assert!(d.contains("CSV export of invoices"), "{d}");
+    assert!(
+        d.contains("https://app.intercom.com/a/inbox/ws-test/inbox/conversation/4711"),
+        "{d}"
+    );
+    let shown = texts(&result);
+    assert!(shown.contains("Logged to Salesforce"), "{shown}");
+    assert!(shown.contains("Hana Okafor · Contact"), "{shown}");
+    let task_id = t["Id"].as_str().unwrap();
+    assert!(
+        serde_json::to_string(&result)
+            .unwrap()
+            .contains(&format!("/lightning/r/Task/{task_id}/view")),
+        "links to the task"
+    );
+}
+
+#[tokio::test]
+async fn one_role_opportunity_relates_the_task_and_converted_leads_are_skipped() {
+    let app = spawn().await;
+    let (_, result) = log_task(
+        &app,
+        &sidebar_body("4713", Some("omar@umbrella.example")),
+        Some("part:source"),
+    )
+    .await;
+    let tasks = new_tasks(&app.org);
+    assert_eq!(
+        tasks.len(),
+        1,
+        "only the Contact, not the converted Lead: {tasks:?}"
+    );
+    let t = &tasks[0];
+    assert_eq!(who(t), OMAR);
+    assert_ne!(who(t), OMAR_LEAD);
+    assert_eq!(field(t, "WhatId"), Some(OMAR_OPP));
+    assert_eq!(field(t, "OwnerId"), Some(DEV));
+    assert_eq!(
+        field(t, "Subject"),
+        Some("Intercom message in conversation #4713 (part source)")
+    );
+    assert!(field(t, "Description")
+        .unwrap()
+        .contains("clinic rollout to November"));
+    assert!(texts(&result).contains("Related to their open opportunity"));
+}
+
+#[tokio::test]
+async fn account_opportunities_without_a_role_do_not_relate_a_contact_task() {
+    let app = spawn().await;
+    // Tomás is a Globex Contact with no opportunity role (Globex has open ones).
+    app.intercom.put_conversation(json!({
+        "type": "conversation", "id": "4801", "state": "open", "admin_assignee_id": "814861",
+        "created_at": 1767000000,
+        "source": {"type": "conversation", "id": "9001", "body": "<p>Quick question on seats</p>",
+                   "author": {"type": "user", "id": "ic-tomas", "name": "Tomás Ortega", "email": "tomas@globex.example"}},
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "ic-tomas"}]},
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [], "total_count": 0}
+    }));
+    log_task(
+        &app,
+        &sidebar_body("4801", Some("tomas@globex.example")),
+        None,
+    )
+    .await;
+    let tasks = new_tasks(&app.org);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(who(&tasks[0]), "0035e000001TomsAAC");
+    assert_eq!(field(&tasks[0], "WhatId"), None);
+    assert_eq!(field(&tasks[0], "OwnerId"), Some(MAYA));
+}
+
+#[tokio::test]
+async fn several_leads_get_one_task_each_without_what_id_owned_by_the_integration_user() {
+    let app = spawn().await;
+    let (_, result) = log_task(&app, &sidebar_body("4717", Some("twins@dup.example")), None).await;
+    let tasks = new_tasks(&app.org);
+    let mut whos: Vec<_> = tasks.iter().map(|t| who(t).to_string()).collect();
+    whos.sort();
+    assert_eq!(whos, vec![TWIN1.to_string(), TWIN2.to_string()]);
+    for t in &tasks {
+        assert_eq!(field(t, "WhatId"), None, "a Lead's task has no WhatId");
+        assert_eq!(
+            field(t, "OwnerId"),
+            Some(INTEGRATION_USER),
+            "Nora has no Salesforce user"
+        );
+    }
+    let shown = texts(&result);
+    assert!(
+        shown.contains("Alex Twin · Lead") && shown.contains("Alexis Twin · Lead"),
+        "{shown}"
+    );
+    assert!(shown.contains("on 2 records"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_lead_task_has_no_what_id_and_the_assignee_owns_it() {
+    let app = spawn().await;
+    log_task(
+        &app,
+        &sidebar_body("4712", Some("lena@initech.example")),
+        None,
+    )
+    .await;
+    let tasks = new_tasks(&app.org);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(who(&tasks[0]), LENA);
+    assert_eq!(field(&tasks[0], "WhatId"), None);
+    assert_eq!(field(&tasks[0], "OwnerId"), Some(MAYA));
+}
+
+#[tokio::test]
+async fn the_sandbox_refuses_a_what_id_on_a_lead_task_as_salesforce_does() {
+    let app = spawn().await;
+    let err = app
+        .sidebar
+        .client()
+        .create(
+            "Task",
+            &json!({"Subject": "x", "Status": "Completed", "Priority": "Normal",
+                    "WhoId": LENA, "WhatId": OMAR_OPP}),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("FIELD_INTEGRITY_EXCEPTION"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_person_not_in_salesforce_becomes_a_lead_and_a_retry_duplicates_nothing() {
+    let app = spawn().await;
+    let body = sidebar_body("4715", Some("nobody@nowhere.example"));
+    let (_, result) = log_task(&app, &body, None).await;
+    let leads: Vec<_> = app
+        .org
+        .records("Lead")
+        .into_iter()
+        .filter(|l| l["Email"] == "nobody@nowhere.example")
+        .collect();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(field(&leads[0], "LastName"), Some("Nobody"));
+    assert_eq!(field(&leads[0], "Company"), Some("nowhere.example"));
+    assert!(texts(&result).contains("a Lead was created"));
+    let tasks = new_tasks(&app.org);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(who(&tasks[0]), leads[0]["Id"].as_str().unwrap());
+
+    // Logging the same thing again updates that Task.
+    let again = app
+        .submit(&submit_from(
+            &body,
+            &result,
+            "task_create",
+            json!({"task_choice": "conversation"}),
+        ))
+        .await;
+    assert!(
+        texts(&again).contains("Already logged: task updated"),
+        "{}",
+        texts(&again)
+    );
+    assert_eq!(new_tasks(&app.org).len(), 1);
+    assert_eq!(
+        app.org
+            .records("Lead")
+            .iter()
+            .filter(|l| l["Email"] == "nobody@nowhere.example")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn no_email_means_no_lead_and_says_why() {
+    let app = spawn().await;
+    let body = sidebar_body("4716", Some("someone@else.example"));
+    let start = app.initialize(&body).await;
+    let result = app
+        .submit(&submit_from(
+            &body,
+            &start,
+            "task_create",
+            json!({"task_choice": "conversation"}),
+        ))
+        .await;
+    assert!(
+        texts(&result).contains("has no email address"),
+        "{}",
+        texts(&result)
+    );
+    assert!(new_tasks(&app.org).is_empty());
+}
+
+#[tokio::test]
+async fn the_footer_offers_the_task_only_with_a_conversation_and_an_email() {
+    let app = spawn().await;
+    let mut body = sidebar_body("4711", Some("hana@globex.example"));
+    body.as_object_mut().unwrap().remove("conversation");
+    let c = app.initialize(&body).await;
+    assert!(find_component(&c, "task_new").is_none());
+}
+
+#[tokio::test]
+async fn a_failure_says_why_and_the_retry_creates_no_duplicate() {
+    let app = spawn().await;
+    let body = sidebar_body("4717", Some("twins@dup.example"));
+    let start = app.initialize(&body).await;
+    app.org.switches().fail_with(Some(503));
+    let failed = app
+        .submit(&submit_from(
+            &body,
+            &start,
+            "task_create",
+            json!({"task_choice": "part:source"}),
+        ))
+        .await;
+    let shown = texts(&failed);
+    assert!(shown.contains("Salesforce is unavailable"), "{shown}");
+    assert!(find_component(&failed, "task_retry").is_some());
+    assert_eq!(
+        failed["canvas"]["stored_data"]["task_choice"],
+        "part:source"
+    );
+    app.org.switches().fail_with(None);
+
+    let ok = app
+        .submit(&submit_from(&body, &failed, "task_retry", json!({})))
+        .await;
+    assert!(
+        texts(&ok).contains("Logged to Salesforce"),
+        "{}",
+        texts(&ok)
+    );
+    let again = app
+        .submit(&submit_from(&body, &failed, "task_retry", json!({})))
+        .await;
+    assert!(texts(&again).contains("Already logged"));
+    assert_eq!(
+        new_tasks(&app.org).len(),
+        2,
+        "one per Lead, however often retried"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_choice_is_checked_against_the_conversation() {
+    let app = spawn().await;
+    let body = sidebar_body("4711", Some("hana@globex.example"));
+    let start = app.initialize(&body).await;
+    let result = app
+        .submit(&submit_from(
+            &body,
+            &start,
+            "task_create",
+            json!({"task_choice": "part:471201"}),
+        ))
+        .await;
+    assert!(
+        texts(&result).contains("isn't in this conversation"),
+        "{}",
+        texts(&result)
+    );
+    assert!(new_tasks(&app.org).is_empty());
+}
+
+// ---- automatic tasks --------------------------------------------------------
+
+struct Running {
+    url: String,
+    queue: Option<TaskStore>,
+    server: tokio::task::JoinHandle<()>,
+    worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some(w) = &self.worker {
+            w.abort();
+        }
+    }
+}
+
+async fn start(
+    org: &FakeOrg,
+    intercom: &FakeIntercom,
+    overrides: &[(&str, &str)],
+    fault: Option<Fault>,
+) -> Running {
+    start_with_tokens(org, intercom, overrides, fault, TokenStore::memory()).await
+}
+
+/// A restart must find the rotated refresh token, as `DATA_DIR` provides.
+async fn start_with_tokens(
+    org: &FakeOrg,
+    intercom: &FakeIntercom,
+    overrides: &[(&str, &str)],
+    fault: Option<Fault>,
+    tokens: TokenStore,
+) -> Running {
+    let url = intercom.url();
+    let mut all: Vec<(&str, &str)> = vec![
+        ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
+        ("INTERCOM_API_URL", &url),
+        ("INTERCOM_WORKSPACE_ID", "ws-test"),
+    ];
+    all.extend_from_slice(overrides);
+    let config = config_for(org, &all);
+    let built = app::build_with_fault(&config, tokens, fault).expect("app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let router = built.router;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Running {
+        url: format!("http://{addr}"),
+        queue: built.task_queue.map(|(s, _)| s),
+        server,
+        worker: built.worker,
+    }
+}
+
+async fn fakes() -> (FakeOrg, FakeIntercom) {
+    let org = start_org().await;
+    let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures())
+        .await
+        .unwrap();
+    (org, intercom)
+}
+
+fn notification(id: &str, topic: &str, conversation: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "type": "notification_event", "app_id": "ws-test", "id": id, "topic": topic,
+        "delivery_attempts": 1, "created_at": 1767000000,
+        "data": {"type": "notification_event_data",
+                 "item": {"type": "conversation", "id": conversation, "state": "open"}}
+    }))
+    .unwrap()
+}
+
+async fn post_hook(url: &str, body: &[u8], sig: Option<String>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/webhooks/intercom"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(s) = sig {
+        req = req.header("x-hub-signature", s);
+    }
+    req.send().await.unwrap()
+}
+
+async fn deliver(url: &str, id: &str, topic: &str, conversation: &str) -> Value {
+    let body = notification(id, topic, conversation);
+    let resp = post_hook(url, &body, Some(sign_hub(SECRET.as_bytes(), &body))).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// Waits until nothing is pending.
+async fn drain(queue: &TaskStore) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if queue.counts().await.unwrap().pending == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "queue did not drain");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const CREATED: &str = "conversation.user.created";
+const CLOSED: &str = "conversation.admin.closed";
+
+#[tokio::test]
+async fn unsigned_and_mis_signed_notifications_are_refused() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    let body = notification("n1", CREATED, "4712");
+    let bad = [
+        None,
+        Some(String::new()),
+        Some(sign_hub(b"wrong secret", &body)),
+        Some(sign_hub(SECRET.as_bytes(), b"another body")),
+        Some(sign_hub(SECRET.as_bytes(), &body).replace("sha1=", "sha256=")),
+        Some(sign_hub(SECRET.as_bytes(), &body).replace("sha1=", "")),
+        Some("sha1=zz".to_string()),
+    ];
+    for sig in bad {
+        let resp = post_hook(&app.url, &body, sig.clone()).await;
+        assert_eq!(resp.status(), 401, "{sig:?}");
+    }
+    let queue = app.queue.as_ref().unwrap();
+    assert_eq!(
+        queue.counts().await.unwrap(),
+        Default::default(),
+        "nothing stored"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(new_tasks(&org).is_empty());
+}
+
+#[tokio::test]
+async fn a_started_conversation_opens_a_task_and_closing_completes_it() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    let queue = app.queue.as_ref().unwrap();
+    assert_eq!(
+        deliver(&app.url, "n1", CREATED, "4712").await["status"],
+        "queued"
+    );
+    drain(queue).await;
+    let tasks = new_tasks(&org);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let t = &tasks[0];
+    assert_eq!(who(t), LENA);
+    assert_eq!(field(t, "Subject"), Some("Intercom conversation #4712"));
+    assert_eq!(field(t, "Status"), Some("In Progress"));
+    assert_eq!(field(t, "OwnerId"), Some(MAYA));
+    assert_eq!(field(t, "WhatId"), None);
+    assert!(field(t, "Description").unwrap().contains("volume pricing"));
+    let mapped = queue.tasks_for("4712").await.unwrap();
+    assert_eq!(mapped.len(), 1);
+    assert_eq!(mapped[0].task_id, t["Id"].as_str().unwrap());
+
+    deliver(&app.url, "n2", CLOSED, "4712").await;
+    drain(queue).await;
+    let tasks = new_tasks(&org);
+    assert_eq!(tasks.len(), 1);
+    let t = &tasks[0];
+    assert_eq!(field(t, "Status"), Some("Completed"));
+    let d = field(t, "Description").unwrap();
+    assert!(
+        d.contains("Transcript:") && d.contains("I'll send a quote today"),
+        "{d}"
+    );
+    assert!(d.contains("https://app.intercom.com/a/inbox/ws-test/inbox/conversation/4712"));
+    assert!(queue.tasks_for("4712").await.unwrap()[0].completed);
+}
+
+#[tokio::test]
+async fn several_matching_leads_each_get_a_task_and_a_later_close_does_not_rewrite_them() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    let queue = app.queue.as_ref().unwrap();
+    deliver(&app.url, "n1", CREATED, "4717").await;
+    deliver(&app.url, "n2", CLOSED, "4717").await;
+    drain(queue).await;
+    let tasks = new_tasks(&org);
+    assert_eq!(tasks.len(), 2);
+    assert!(tasks
+        .iter()
+        .all(|t| field(t, "Status") == Some("Completed")));
+    assert!(tasks
+        .iter()
+        .all(|t| field(t, "OwnerId") == Some(INTEGRATION_USER)));
+    // Reopened and closed again: the tasks completed by the first close stay as they are.
+    org.clear_requests();
+    deliver(&app.url, "n3", CLOSED, "4717").await;
+    drain(queue).await;
+    assert!(
+        org.requests()
+            .iter()
+            .all(|r| r.method != "PATCH" && r.method != "POST"),
+        "{:?}",
+        org.requests()
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_notification_creates_no_second_task() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    let queue = app.queue.as_ref().unwrap();
+    assert_eq!(
+        deliver(&app.url, "n1", CREATED, "4711").await["status"],
+        "queued"
+    );
+    assert_eq!(
+        deliver(&app.url, "n1", CREATED, "4711").await["status"],
+        "duplicate"
+    );
+    drain(queue).await;
+    assert_eq!(
+        deliver(&app.url, "n1", CREATED, "4711").await["status"],
+        "duplicate"
+    );
+    // A second notification of the same event with a new id.
+    deliver(&app.url, "n1-bis", CREATED, "4711").await;
+    drain(queue).await;
+    let tasks = new_tasks(&org);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(who(&tasks[0]), HANA);
+    assert_eq!(field(&tasks[0], "WhatId"), None);
+    assert_eq!(field(&tasks[0], "OwnerId"), Some(RUTH));
+}
+
+#[tokio::test]
+async fn people_not_in_salesforce_get_no_automatic_task_or_lead() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    let leads_before = org.records("Lead").len();
+    deliver(&app.url, "n1", CREATED, "4715").await;
+    deliver(&app.url, "n2", CREATED, "4716").await;
+    drain(app.queue.as_ref().unwrap()).await;
+    assert!(new_tasks(&org).is_empty());
+    assert_eq!(org.records("Lead").len(), leads_before);
+    assert_eq!(app.queue.as_ref().unwrap().counts().await.unwrap().done, 2);
+}
+
+#[tokio::test]
+async fn with_auto_tasks_off_notifications_are_acknowledged_and_dropped() {
+    let (org, intercom) = fakes().await;
+    let app = start(&org, &intercom, &[], None).await;
+    assert!(app.queue.is_none());
+    let v = deliver(&app.url, "n1", CREATED, "4712").await;
+    assert_eq!(v["status"], "ignored");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(new_tasks(&org).is_empty());
+}
+
+#[tokio::test]
+async fn salesforce_faults_are_retried_with_back_off() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    let queue = app.queue.as_ref().unwrap();
+    org.switches().fail_with(Some(503));
+    deliver(&app.url, "n1", CREATED, "4713").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while queue.last_error("n1").await.unwrap().is_none() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(queue.counts().await.unwrap().pending, 1, "kept for a retry");
+    org.switches().fail_with(None);
+    // The first retry is due 2 s later.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queue.counts().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline, "retried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tasks = new_tasks(&org);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(who(&tasks[0]), OMAR);
+    assert_eq!(field(&tasks[0], "WhatId"), Some(OMAR_OPP));
+}
+
+#[tokio::test]
+async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
+    let (org, intercom) = fakes().await;
+    let dir = std::env::temp_dir().join(format!(
+        "sf-inbox-crash-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    let db = format!("sqlite://{}", dir.join("tasks.db").display());
+    let env = [("AUTO_TASKS", "on"), ("DATABASE_URL", db.as_str())];
+
+    // First life: the worker dies right after Salesforce created the first Task.
+    let crashed = Arc::new(AtomicBool::new(false));
+    let flag = crashed.clone();
+    let fault: Fault =
+        Arc::new(move |p| p == FaultPoint::AfterCreate && !flag.swap(true, Ordering::SeqCst));
+    let first = start_with_tokens(&org, &intercom, &env, Some(fault), TokenStore::file(&dir)).await;
+    deliver(&first.url, "n1", CREATED, "4717").await;
+    let worker = first.worker.as_ref().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !worker.is_finished() {
+        assert!(Instant::now() < deadline, "the fault point fired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(crashed.load(Ordering::SeqCst));
+    assert_eq!(new_tasks(&org).len(), 1, "Salesforce has the first Task");
+    let q = first.queue.clone().unwrap();
+    assert!(
+        q.tasks_for("4717").await.unwrap().is_empty(),
+        "not committed locally"
+    );
+    assert_eq!(q.counts().await.unwrap().pending, 1);
+    drop(q);
+    drop(first);
+
+    // Second life on the same database: the notification is replayed.
+    let second = start_with_tokens(&org, &intercom, &env, None, TokenStore::file(&dir)).await;
+    let queue = second.queue.as_ref().unwrap();
+    drain(queue).await;
+    let tasks = new_tasks(&org);
+    assert_eq!(tasks.len(), 2, "one per Lead, not three: {tasks:?}");
+    let mut whos: Vec<_> = tasks.iter().map(|t| who(t).to_string()).collect();
+    whos.sort();
+    assert_eq!(whos, vec![TWIN1.to_string(), TWIN2.to_string()]);
+    assert_eq!(queue.tasks_for("4717").await.unwrap().len(), 2);
+
+    // Intercom redelivers it too: still two.
+    deliver(&second.url, "n1", CREATED, "4717").await;
+    drain(queue).await;
+    assert_eq!(new_tasks(&org).len(), 2);
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_webhook_answers_before_salesforce_work_is_done() {
+    let (org, intercom) = fakes().await;
+    let app = start(
+        &org,
+        &intercom,
+        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
+        None,
+    )
+    .await;
+    org.switches().set_latency(Duration::from_millis(1500));
+    let v = deliver(&app.url, "n1", CREATED, "4712").await;
+    assert_eq!(v["status"], "queued");
+    // Answered, and Salesforce has not been written to yet.
+    assert!(new_tasks(&org).is_empty());
+    org.switches().set_latency(Duration::ZERO);
+}
