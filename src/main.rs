@@ -164,7 +164,7 @@ fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
     } else {
         println!("  Signing secret: the INTERCOM_CLIENT_SECRET you set");
     }
-    let body = r#"{"workspace_id":"sandbox","admin":{"id":"1","email":"ruth@example.com"},"contact":{"role":"user","email":"hana@globex.example","companies":{"data":[{"name":"Globex Corporation"}]}},"conversation":{"id":"1"}}"#;
+    let body = r#"{"workspace_id":"sandbox","admin":{"id":"1","email":"ruth@example.com"},"contact":{"role":"user","email":"hana@globex.example","companies":{"data":[{"name":"Globex Corporation"}]}},"conversation":{"id":"4711"}}"#;
     let sig = sign_body(secret.as_bytes(), body.as_bytes());
     println!();
     println!("Render a panel (Hana Okafor, a Contact with opportunities and open cases):");

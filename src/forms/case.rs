@@ -17,7 +17,7 @@ use super::{fault_message, ids, new_token, Attempt, Forms, SfUser};
 use crate::canvas::components::escape_markup;
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::config::CaseOwner;
-use crate::intercom::{html_escape, html_to_text};
+use crate::intercom::{conversation_url, html_escape, html_to_text};
 use crate::panels::forms::{
     case_form, case_needs_contact, case_needs_conversation, created_banner, with_banner,
     CaseFormView,
@@ -54,11 +54,6 @@ pub fn case_fields(d: &Describe, rt: Option<&RecordTypePicklists>) -> Vec<FormFi
         }
     }
     out
-}
-
-/// `https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{id}`
-pub fn conversation_url(workspace: &str, conversation: &str) -> String {
-    format!("https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{conversation}")
 }
 
 /// Who will own the case.

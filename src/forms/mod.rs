@@ -37,7 +37,6 @@ use crate::salesforce::auth::Session;
 use crate::salesforce::cache::{CacheKey, Snapshot};
 use crate::salesforce::client::parse;
 use crate::salesforce::lookup::{self, PersonQuery, Profile};
-use crate::salesforce::soql::{select, Cond};
 use crate::salesforce::SalesforceError;
 use crate::sidebar::Sidebar;
 use describe::{Describe, RecordTypePicklists};
@@ -292,12 +291,7 @@ impl Forms {
         sidebar: &Sidebar,
         email: &str,
     ) -> Result<Option<SfUser>, SalesforceError> {
-        let q = select(&["Id", "Name"], "User")
-            .filter(Cond::And(vec![
-                Cond::eq("Email", email),
-                Cond::eq("IsActive", true),
-            ]))
-            .limit(1);
+        let q = crate::salesforce::lookup::active_user_query(email);
         let rows: Vec<UserRow> = sidebar.client().query(&q).await?;
         Ok(rows.into_iter().next().map(|u| SfUser {
             name: u.name.unwrap_or_else(|| email.to_string()),

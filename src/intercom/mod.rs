@@ -300,6 +300,12 @@ fn seg(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// The conversation in the Intercom Inbox, for links from Salesforce
+/// records (case descriptions, task descriptions) back to it.
+pub fn conversation_url(workspace_id: &str, conversation_id: &str) -> String {
+    format!("https://app.intercom.com/a/inbox/{workspace_id}/inbox/conversation/{conversation_id}")
+}
+
 /// Escapes text for the HTML body of a note.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -494,6 +494,17 @@ pub async fn fetch(
     }
 }
 
+/// The active Salesforce user with this email (owners are matched to
+/// Intercom teammates by email).
+pub fn active_user_query(email: &str) -> Select {
+    select(&["Id", "Name"], "User")
+        .filter(Cond::And(vec![
+            Cond::eq("Email", email.trim().to_lowercase()),
+            Cond::eq("IsActive", true),
+        ]))
+        .limit(1)
+}
+
 /// Picks the opportunity to show: the requested one if it belongs to this
 /// profile (stored data is never trusted beyond that), else the first.
 pub fn pick_opportunity<'a>(

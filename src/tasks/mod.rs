@@ -220,12 +220,7 @@ impl Tasks {
             self.sub("existing", &existing),
         ];
         if let Some(owner) = assignee_email.map(str::trim).filter(|e| !e.is_empty()) {
-            let users = select(&["Id"], "User")
-                .filter(Cond::And(vec![
-                    Cond::eq("Email", owner.to_lowercase()),
-                    Cond::eq("IsActive", true),
-                ]))
-                .limit(1);
+            let users = crate::salesforce::lookup::active_user_query(owner);
             reqs.push(self.sub("owner", &users));
         }
         let mut out = Lookup::default();

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::intercom::{html_to_text, Conversation, Part};
+use crate::intercom::{conversation_url, html_to_text, Conversation, Part};
 
 /// Subject and description limits of Task (Subject 255, Description 32000).
 pub const SUBJECT_MAX: usize = 255;
@@ -40,11 +40,6 @@ pub fn subject(conversation_id: &str, kind: &TaskKind) -> String {
         }
     };
     truncate(&s, SUBJECT_MAX)
-}
-
-/// The conversation in the Intercom Inbox.
-pub fn conversation_url(workspace_id: &str, conversation_id: &str) -> String {
-    format!("https://app.intercom.com/a/inbox/{workspace_id}/inbox/conversation/{conversation_id}")
 }
 
 /// Cuts at a character boundary, marking the cut with `…`.
