@@ -116,7 +116,14 @@ pub struct FormSettings {
     pub case_owner: CaseOwner,
     /// Sent for a required Lead field the teammate left empty.
     pub lead_placeholder: String,
+    /// Optional Case fields the New Case form shows (`SALESFORCE_CASE_FIELDS`);
+    /// required ones, Subject and Description are always shown.
+    pub case_fields: Vec<String>,
 }
+
+/// The optional Case fields shown when `SALESFORCE_CASE_FIELDS` is unset:
+/// the standard ones a support team sets by hand.
+pub const DEFAULT_CASE_FIELDS: &[&str] = &["Type", "Status", "Reason", "Origin", "Priority"];
 
 impl Default for FormSettings {
     fn default() -> Self {
@@ -125,6 +132,7 @@ impl Default for FormSettings {
             case_record_type: None,
             case_owner: CaseOwner::AssignmentRules,
             lead_placeholder: "[not provided]".to_string(),
+            case_fields: DEFAULT_CASE_FIELDS.iter().map(|f| f.to_string()).collect(),
         }
     }
 }
@@ -183,11 +191,34 @@ fn form_settings(get: &dyn Fn(&str) -> Option<String>) -> Result<FormSettings, C
             reason: "at most 40 characters (it must fit Lead.FirstName)".to_string(),
         });
     }
+    let case_fields = match get("SALESFORCE_CASE_FIELDS") {
+        None => DEFAULT_CASE_FIELDS.iter().map(|f| f.to_string()).collect(),
+        Some(list) => {
+            let fields: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect();
+            let api_name = |f: &String| {
+                f.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            if let Some(bad) = fields.iter().find(|f| !api_name(f)) {
+                return Err(ConfigError::Invalid {
+                    name: "SALESFORCE_CASE_FIELDS",
+                    reason: format!("expected comma-separated field API names, got {bad:?}"),
+                });
+            }
+            fields
+        }
+    };
     Ok(FormSettings {
         maintain_ownership,
         case_record_type,
         case_owner,
         lead_placeholder,
+        case_fields,
     })
 }
 
@@ -462,6 +493,7 @@ mod tests {
             ("SALESFORCE_MAINTAIN_OWNERSHIP", "sometimes"),
             ("SALESFORCE_CASE_OWNER", "robot"),
             ("SALESFORCE_CASE_RECORD_TYPE", "Support; DROP"),
+            ("SALESFORCE_CASE_FIELDS", "Priority, Bad Field"),
             ("AUTO_TASKS", "sometimes"),
             ("DATABASE_URL", "postgres://db/x"),
             ("DATABASE_URL", "sqlite://"),

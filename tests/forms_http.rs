@@ -22,6 +22,14 @@ fn newcomer(email: Option<&str>, conversation: bool) -> Value {
     b
 }
 
+/// These tests exercise every kind of field the sandbox's Case describe
+/// has (numbers, currency, percent, dates), so they show them all; the
+/// default, compact field list has its own test.
+const ALL_CASE_FIELDS: &[(&str, &str)] = &[(
+    "SALESFORCE_CASE_FIELDS",
+    "SuppliedEmail,Type,Status,Reason,Origin,Priority,Order_Number__c,Refund_Amount__c,Discount__c,Due_Date__c,Region__c",
+)];
+
 /// What Intercom sends back as `input_values`: the value of every input on
 /// the canvas, with `overrides` typed over them.
 fn inputs(canvas: &Value, overrides: &[(&str, &str)]) -> Value {
@@ -93,7 +101,7 @@ async fn open_lead_form(app: &TestApp, body: &Value) -> Value {
 
 #[tokio::test]
 async fn create_lead_prefills_from_intercom_and_shows_the_new_lead_at_once() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(Some("zoe@lodz.example"), true);
     let panel = app.initialize(&body).await;
     assert!(texts(&panel).contains("Not in Salesforce"));
@@ -134,7 +142,7 @@ async fn create_lead_prefills_from_intercom_and_shows_the_new_lead_at_once() {
 
 #[tokio::test]
 async fn create_lead_works_in_the_profile_context_too() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(Some("profile@lodz.example"), false);
     let form = open_lead_form(&app, &body).await;
     let done = app
@@ -151,7 +159,7 @@ async fn create_lead_works_in_the_profile_context_too() {
 
 #[tokio::test]
 async fn without_an_email_the_action_says_why() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(None, true);
     let panel = app.initialize(&body).await;
     assert!(!component_ids(&panel).contains(&"lead_open".to_string()));
@@ -223,7 +231,7 @@ async fn empty_required_fields_go_out_as_the_placeholder() {
 
 #[tokio::test]
 async fn bad_lead_values_come_back_next_to_their_fields_and_nothing_is_sent() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(Some("typo@lodz.example"), true);
     let form = open_lead_form(&app, &body).await;
     let long = "Ł".repeat(81);
@@ -261,7 +269,7 @@ async fn bad_lead_values_come_back_next_to_their_fields_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn a_double_submit_creates_one_lead() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(Some("twice@lodz.example"), true);
     let form = open_lead_form(&app, &body).await;
     let submit = submit_from(&body, &form, "lead_create", inputs(&form, &[]));
@@ -278,7 +286,7 @@ async fn a_double_submit_creates_one_lead() {
 
 #[tokio::test]
 async fn a_lead_duplicate_rule_is_shown_and_the_form_kept() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(Some("race@lodz.example"), true);
     let first = open_lead_form(&app, &body).await;
     let second = open_lead_form(&app, &body).await;
@@ -311,7 +319,7 @@ async fn a_lead_duplicate_rule_is_shown_and_the_form_kept() {
 
 #[tokio::test]
 async fn maintained_ownership_follows_the_intercom_owner() {
-    let app = spawn_with(&[("SALESFORCE_MAINTAIN_OWNERSHIP", "on")]).await;
+    let app = spawn_with(&[ALL_CASE_FIELDS[0], ("SALESFORCE_MAINTAIN_OWNERSHIP", "on")]).await;
     let body = newcomer(Some("owned@lodz.example"), true);
     let form = open_lead_form(&app, &body).await;
     assert!(
@@ -389,7 +397,7 @@ fn cases_with_subject(app: &TestApp, subject: &str) -> Vec<Map<String, Value>> {
 
 #[tokio::test]
 async fn new_case_is_only_offered_for_a_contact_in_a_conversation() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let lena = person("lead", Some("lena@initech.example"), None);
     let panel = app.initialize(&lena).await;
     assert!(!component_ids(&panel).contains(&"case_open".to_string()));
@@ -423,7 +431,7 @@ async fn new_case_is_only_offered_for_a_contact_in_a_conversation() {
 
 #[tokio::test]
 async fn the_case_form_is_built_from_the_describe() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let form = open_case_form(&app, &hana()).await;
     let rt = find_component(&form, "case_record_type").unwrap();
     assert_eq!(rt["type"], "single-select");
@@ -462,8 +470,58 @@ async fn the_case_form_is_built_from_the_describe() {
 }
 
 #[tokio::test]
-async fn a_case_is_created_linked_noted_and_counted_at_once() {
+async fn by_default_the_case_form_shows_required_and_standard_fields_only() {
     let app = spawn().await;
+    let form = open_case_form(&app, &hana()).await;
+    let ids: Vec<String> = component_ids(&form)
+        .into_iter()
+        .filter(|id| id.starts_with("case_f_"))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "case_f_Subject",
+            "case_f_Description",
+            "case_f_Type",
+            "case_f_Status",
+            "case_f_Reason",
+            "case_f_Origin",
+            "case_f_Priority",
+            "case_f_Product__c",
+        ],
+        "subject and description, the standard fields, and the required custom one"
+    );
+    // Optional custom fields are not offered, and a field Salesforce fills
+    // by formula is left to it.
+    assert!(find_component(&form, "case_f_Refund_Amount__c").is_none());
+    assert!(find_component(&form, "case_f_Region__c").is_none());
+
+    // Creating from the compact form works: Salesforce fills the rest.
+    let created = app
+        .submit(&submit_from(
+            &hana(),
+            &form,
+            "case_create",
+            inputs(&form, &[("case_f_Product__c", "Invoicing")]),
+        ))
+        .await;
+    assert!(
+        texts(&created).contains("created in Salesforce"),
+        "{}",
+        texts(&created)
+    );
+    let case = cases_with_subject(&app, value_of(&form, "case_f_Subject").as_str().unwrap())
+        .pop()
+        .expect("the case exists");
+    assert_eq!(
+        case["Region__c"], "EMEA",
+        "the formula default was left to Salesforce"
+    );
+}
+
+#[tokio::test]
+async fn a_case_is_created_linked_noted_and_counted_at_once() {
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let before = app.initialize(&body).await;
     assert!(texts(&before).contains("3 open cases"));
@@ -544,7 +602,7 @@ async fn a_case_is_created_linked_noted_and_counted_at_once() {
 
 #[tokio::test]
 async fn bad_case_values_are_caught_before_sending() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     let back = app
@@ -595,7 +653,7 @@ async fn bad_case_values_are_caught_before_sending() {
 
 #[tokio::test]
 async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     let typed = [
@@ -640,7 +698,7 @@ async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once
 
 #[tokio::test]
 async fn a_record_type_brings_its_own_picklist_values() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     let origin = find_component(&form, "case_f_Origin").unwrap();
@@ -730,7 +788,7 @@ async fn the_configured_record_type_is_preselected_by_name_or_id() {
         ("0125e000000SbxBAAS", false),
         ("Nope", true),
     ] {
-        let app = spawn_with(&[("SALESFORCE_CASE_RECORD_TYPE", setting)]).await;
+        let app = spawn_with(&[ALL_CASE_FIELDS[0], ("SALESFORCE_CASE_RECORD_TYPE", setting)]).await;
         let form = open_case_form(&app, &hana()).await;
         let expected = if notice {
             "0125e000000SbxSAAS"
@@ -744,7 +802,7 @@ async fn the_configured_record_type_is_preselected_by_name_or_id() {
 
 #[tokio::test]
 async fn the_teammate_can_own_the_case() {
-    let app = spawn_with(&[("SALESFORCE_CASE_OWNER", "teammate")]).await;
+    let app = spawn_with(&[ALL_CASE_FIELDS[0], ("SALESFORCE_CASE_OWNER", "teammate")]).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     assert!(
@@ -784,7 +842,7 @@ async fn the_teammate_can_own_the_case() {
 
 #[tokio::test]
 async fn a_double_submit_creates_one_case_and_one_note() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     let submit = submit_from(
@@ -807,7 +865,7 @@ async fn a_double_submit_creates_one_case_and_one_note() {
 
 #[tokio::test]
 async fn after_a_timeout_the_retry_finds_the_case_instead_of_creating_another() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     let submit = submit_from(
@@ -866,7 +924,7 @@ async fn after_a_timeout_the_retry_finds_the_case_instead_of_creating_another() 
 
 #[tokio::test]
 async fn salesforce_faults_keep_the_form() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
     app.org.switches().set_api_limit(true);
@@ -893,7 +951,7 @@ async fn salesforce_faults_keep_the_form() {
 
 #[tokio::test]
 async fn the_contact_id_in_stored_data_is_not_trusted() {
-    let app = spawn().await;
+    let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let mut form = open_case_form(&app, &body).await;
     form["canvas"]["stored_data"]["contact_id"] = json!("0035e000001PryaAAC");

@@ -242,7 +242,11 @@ async fn step(app: &TestApp, body: &Value, from: &Value, id: &str, inputs: Value
 
 #[tokio::test]
 async fn form_screens_match_their_goldens() {
-    let app = spawn().await;
+    let app = spawn_with(&[(
+        "SALESFORCE_CASE_FIELDS",
+        "SuppliedEmail,Type,Status,Reason,Origin,Priority,Order_Number__c,Refund_Amount__c,Discount__c,Due_Date__c,Region__c",
+    )])
+    .await;
     let mut zoe = person("lead", Some("zoe@lodz.example"), Some("Łódź Widgets"));
     zoe["contact"]["name"] = json!("Zoë O'Brien-Łukasiewicz");
     zoe["contact"]["phone"] = json!("+48 42 123 45 67");
@@ -551,4 +555,16 @@ fn the_validator_can_fail() {
     )
     .is_err());
     assert!(validate_canvas(&json!({"canvas": {"content": {"components": [{"type": "text", "text": "x", "styel": "muted"}]}}})).is_err());
+}
+
+#[tokio::test]
+async fn default_case_form_matches_its_golden() {
+    // No SALESFORCE_CASE_FIELDS: required and standard fields only.
+    let app = spawn().await;
+    let hana = person("user", Some("hana@globex.example"), None);
+    let panel = render(&app, &hana, false).await;
+    check_golden(
+        "case_form_default_fields",
+        &step(&app, &hana, &panel, "case_open", json!({})).await,
+    );
 }

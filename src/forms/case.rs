@@ -32,10 +32,17 @@ use crate::sidebar::Sidebar;
 /// Shown first, in this order.
 const FIRST: &[&str] = &["Subject", "Description"];
 
-/// The case form's fields: subject and description, then every other
-/// createable field a teammate can fill (references, booleans and system
-/// fields are set by the app or left to Salesforce).
-pub fn case_fields(d: &Describe, rt: Option<&RecordTypePicklists>) -> Vec<FormField> {
+/// The case form's fields: subject and description, then every field
+/// Salesforce requires on create, then the optional fields `shown` names
+/// (`SALESFORCE_CASE_FIELDS`), in describe order. A real org has dozens of
+/// createable Case fields; offering them all would bury the form.
+/// References, booleans and system fields are set by the app or left to
+/// Salesforce.
+pub fn case_fields(
+    d: &Describe,
+    rt: Option<&RecordTypePicklists>,
+    shown: &[String],
+) -> Vec<FormField> {
     let fillable = |k: FieldKind| {
         !matches!(
             k,
@@ -48,7 +55,13 @@ pub fn case_fields(d: &Describe, rt: Option<&RecordTypePicklists>) -> Vec<FormFi
         .filter(|f| f.createable)
         .map(|f| FormField::new(f, rt))
         .collect();
-    for f in d.fields.iter().filter(|f| f.createable && fillable(f.kind)) {
+    let wanted = |name: &str| shown.iter().any(|s| s.eq_ignore_ascii_case(name));
+    for f in d
+        .fields
+        .iter()
+        .filter(|f| f.createable && fillable(f.kind))
+        .filter(|f| f.required_on_create() || wanted(&f.name))
+    {
         if !out.iter().any(|x| x.spec.name == f.name) {
             out.push(FormField::new(f, rt));
         }
@@ -205,7 +218,11 @@ async fn fields_for(
         },
         None => None,
     };
-    case_fields(&ctx.describe, picklists.as_deref())
+    case_fields(
+        &ctx.describe,
+        picklists.as_deref(),
+        &forms.settings.case_fields,
+    )
 }
 
 struct Screen<'a> {
