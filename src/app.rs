@@ -107,8 +107,11 @@ pub fn build_with_fault(
         intercom.clone(),
         config.workspace_id.clone(),
     ));
-    let sidebar =
-        Arc::new(Sidebar::new(client, cache, config.workspace_id.clone()).with_forms(forms));
+    let sidebar = Arc::new(
+        Sidebar::new(client, cache, config.workspace_id.clone())
+            .with_forms(forms)
+            .with_intercom(intercom.clone()),
+    );
     sidebar.set_tasks(tasks.clone());
     let (task_queue, worker) = if config.auto_tasks {
         let db = config

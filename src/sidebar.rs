@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::Utc;
 
-use crate::canvas::{Canvas, CanvasRequest};
+use crate::canvas::{Canvas, CanvasRequest, Person};
+use crate::intercom::IntercomClient;
 use crate::panels::{self, ids, RenderCtx, View};
 use crate::salesforce::cache::{CacheKey, Cached, QueryCache};
 use crate::salesforce::lookup::{self, PersonQuery, Profile};
@@ -36,6 +37,11 @@ pub struct Sidebar {
     forms: Option<Arc<crate::forms::Forms>>,
     /// "New Salesforce task" (`task_*` components), when wired.
     tasks: OnceLock<Arc<crate::tasks::Tasks>>,
+    /// Resolves company ids to names (Canvas Kit requests carry only ids).
+    intercom: Option<Arc<IntercomClient>>,
+    /// (workspace, Intercom contact id) → company names, so a warm render
+    /// makes no Intercom call either.
+    company_names: moka::future::Cache<(String, String), Arc<Vec<String>>>,
 }
 
 impl Sidebar {
@@ -51,7 +57,18 @@ impl Sidebar {
             workspace_id,
             forms: None,
             tasks: OnceLock::new(),
+            intercom: None,
+            company_names: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(600))
+                .build(),
         }
+    }
+
+    /// Lets the sidebar resolve company ids through the Intercom REST API.
+    pub fn with_intercom(mut self, intercom: Arc<IntercomClient>) -> Sidebar {
+        self.intercom = Some(intercom);
+        self
     }
 
     pub fn with_forms(mut self, forms: crate::forms::Forms) -> Sidebar {
@@ -146,7 +163,8 @@ impl Sidebar {
         let Some(person) = req.person() else {
             return panels::no_email_canvas();
         };
-        let q = PersonQuery::new(person.role(), person.email(), person.company_names());
+        let companies = self.company_names(req, person).await;
+        let q = PersonQuery::new(person.role(), person.email(), companies);
         if q.email.is_none() && q.companies.is_empty() {
             return panels::no_email_canvas();
         }
@@ -206,6 +224,37 @@ impl Sidebar {
                     }
                 }
                 panels::error_canvas(&err)
+            }
+        }
+    }
+
+    /// The person's company names: from the request when it has them, else
+    /// `GET /contacts/{id}/companies` (cached). An Intercom fault only
+    /// loses the company match, never the panel.
+    async fn company_names(&self, req: &CanvasRequest, person: &Person) -> Vec<String> {
+        let names = person.company_names();
+        let (Some(intercom), Some(id)) = (&self.intercom, person.id.as_deref()) else {
+            return names;
+        };
+        if !names.is_empty() || !person.has_company_refs() || !intercom.is_configured() {
+            return names;
+        }
+        let key = (req.workspace_id.clone().unwrap_or_default(), id.to_string());
+        let region = req.workspace_region.as_deref();
+        match self
+            .company_names
+            .try_get_with(key, async {
+                intercom
+                    .contact_company_names(region, id)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+        {
+            Ok(found) => found.as_ref().clone(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the person's companies from Intercom");
+                names
             }
         }
     }

@@ -28,6 +28,16 @@ async fn reads_admins_conversations_and_adds_notes() {
         Some("maya.patel@acme-sales.example")
     );
 
+    assert_eq!(
+        client.contact_company_names(None, "ic-hana").await.unwrap(),
+        vec!["Globex Corporation".to_string()]
+    );
+    assert!(client
+        .contact_company_names(None, "ic-noemail")
+        .await
+        .unwrap()
+        .is_empty());
+
     let conv = client.conversation(None, "4711").await.unwrap();
     assert_eq!(conv.contacts[0].id, "ic-hana");
     assert_eq!(conv.admin_assignee_id.as_deref(), Some("814860"));

@@ -571,3 +571,64 @@ async fn rotated_refresh_token_is_stored_and_wins_on_restart() {
     assert!(texts(&c).contains("Lena Fischer"), "{}", texts(&c));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Intercom's Canvas Kit requests name a person's companies by id only.
+fn with_company_refs(contact_id: &str, email: &str, company_id: &str) -> serde_json::Value {
+    let mut body = person("user", Some(email), None);
+    body["contact"]["id"] = json!(contact_id);
+    body["contact"]["companies"] = json!({"type": "list", "data": [
+        {"type": "company", "id": company_id, "url": format!("/companies/{company_id}")}],
+        "url": format!("/contacts/{contact_id}/companies"), "total_count": 1, "has_more": false});
+    body
+}
+
+#[tokio::test]
+async fn company_ids_are_resolved_through_intercom_once() {
+    let app = spawn().await;
+    let body = with_company_refs("ic-tony", "tony@stark.example", "cmp-stark");
+    let c = app.initialize(&body).await;
+    let t = texts(&c);
+    assert!(
+        t.contains("Stark Industries") && t.contains("Opportunities (2)"),
+        "{t}"
+    );
+    let lookups = |app: &TestApp| {
+        app.intercom
+            .requests()
+            .iter()
+            .filter(|r| r.as_str() == "GET /contacts/ic-tony/companies")
+            .count()
+    };
+    assert_eq!(lookups(&app), 1);
+    let calls = app.org.api_calls();
+    assert_eq!(texts(&app.initialize(&body).await), t);
+    assert_eq!(lookups(&app), 1, "the names are cached");
+    assert_eq!(
+        app.org.api_calls(),
+        calls,
+        "and the warm render costs nothing"
+    );
+}
+
+#[tokio::test]
+async fn an_intercom_fault_only_loses_the_company_match() {
+    let app = spawn().await;
+    app.intercom.fail_with(Some(503));
+    let c = app
+        .initialize(&with_company_refs(
+            "ic-tony",
+            "tony@stark.example",
+            "cmp-stark",
+        ))
+        .await;
+    assert!(texts(&c).contains("Not in Salesforce"), "{}", texts(&c));
+    // A Contact still matches by email.
+    let c = app
+        .initialize(&with_company_refs(
+            "ic-hana",
+            "hana@globex.example",
+            "cmp-globex",
+        ))
+        .await;
+    assert!(texts(&c).contains("Hana Okafor"));
+}

@@ -140,25 +140,35 @@ impl Person {
             .filter(|e| !e.is_empty() && e.contains('@'))
     }
 
-    /// Company names carried by the request. Intercom may send ids only; those
-    /// are ignored here (resolving them needs the Intercom REST API).
+    /// Company names carried by the request. Intercom's schema sends
+    /// company references (id, url) without names; those are resolved
+    /// through the REST API by the sidebar (see [`Person::has_company_refs`]).
     pub fn company_names(&self) -> Vec<String> {
+        self.company_items()
+            .iter()
+            .filter_map(|c| c.get("name").and_then(Value::as_str))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether the person has companies the request names only by id.
+    pub fn has_company_refs(&self) -> bool {
+        self.company_items()
+            .iter()
+            .any(|c| c.get("name").and_then(Value::as_str).is_none() && c.get("id").is_some())
+    }
+
+    fn company_items(&self) -> &[Value] {
         let list = match &self.companies {
             Some(Value::Object(o)) => o.get("data").or_else(|| o.get("companies")),
             Some(v @ Value::Array(_)) => Some(v),
             _ => None,
         };
         list.and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|c| c.get("name").and_then(Value::as_str))
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 }
 
@@ -181,6 +191,13 @@ mod tests {
         assert_eq!(p.email(), Some("hana@globex.example"));
         assert_eq!(p.owner_id.as_deref(), Some("814861"));
         assert_eq!(p.company_names(), vec!["Globex".to_string()]);
+        assert!(!p.has_company_refs());
+        let refs: Person = serde_json::from_str(
+            r#"{"id": "c", "companies": {"type": "list", "data": [{"type": "company", "id": "66e0", "url": "/companies/66e0"}]}}"#,
+        )
+        .unwrap();
+        assert!(refs.company_names().is_empty());
+        assert!(refs.has_company_refs());
         assert_eq!(
             r.conversation.unwrap().admin_assignee_id.as_deref(),
             Some("814860")

@@ -269,6 +269,40 @@ impl IntercomClient {
             .await
     }
 
+    /// `GET /contacts/{id}/companies`: the names of the person's companies
+    /// (a Canvas Kit request carries only their ids).
+    pub async fn contact_company_names(
+        &self,
+        region: Option<&str>,
+        contact_id: &str,
+    ) -> Result<Vec<String>, IntercomError> {
+        #[derive(Deserialize)]
+        struct Company {
+            #[serde(default)]
+            name: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            data: Vec<Company>,
+        }
+        let list: List = self
+            .call(
+                region,
+                Method::GET,
+                &format!("/contacts/{}/companies", seg(contact_id)),
+                None,
+            )
+            .await?;
+        Ok(list
+            .data
+            .into_iter()
+            .filter_map(|c| c.name)
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect())
+    }
+
     /// `POST /conversations/{id}/reply` with a note from `admin_id`.
     pub async fn add_note(
         &self,

@@ -68,6 +68,7 @@ impl FakeIntercom {
             .route("/admins", get(list_admins))
             .route("/admins/{id}", get(get_admin))
             .route("/contacts/{id}", get(get_contact))
+            .route("/contacts/{id}/companies", get(get_contact_companies))
             .route("/conversations/{id}", get(get_conversation))
             .route("/conversations/{id}/reply", post(reply))
             .with_state(inner.clone());
@@ -182,6 +183,8 @@ async fn get_admin(
     }
 }
 
+/// The fixtures keep a contact's companies as `[{id, name}]`; Intercom's
+/// contact object carries only references to them.
 async fn get_contact(
     State(inner): State<Arc<Inner>>,
     headers: HeaderMap,
@@ -191,9 +194,50 @@ async fn get_contact(
         return *r;
     }
     match find(&inner.contacts, &id) {
-        Some(c) => Json(c.clone()).into_response(),
+        Some(c) => {
+            let mut c = c.clone();
+            let refs: Vec<Value> = companies_of(&c)
+                .iter()
+                .map(|co| {
+                    let cid = co["id"].as_str().unwrap_or_default();
+                    json!({"type": "company", "id": cid, "url": format!("/companies/{cid}")})
+                })
+                .collect();
+            c["companies"] = json!({"type": "list", "data": refs, "url": format!("/contacts/{id}/companies"),
+                                    "total_count": refs.len(), "has_more": false});
+            Json(c).into_response()
+        }
         None => error(StatusCode::NOT_FOUND, "not_found", "User Not Found"),
     }
+}
+
+fn companies_of(contact: &Value) -> Vec<Value> {
+    contact["companies"].as_array().cloned().unwrap_or_default()
+}
+
+async fn get_contact_companies(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    if let Err(r) = gate(&inner, &headers, format!("GET /contacts/{id}/companies")) {
+        return *r;
+    }
+    let Some(contact) = find(&inner.contacts, &id) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "User Not Found");
+    };
+    let data: Vec<Value> = companies_of(contact)
+        .iter()
+        .map(|co| {
+            json!({"type": "company", "id": co["id"], "company_id": co["id"], "name": co["name"],
+                   "user_count": 1, "tags": {"type": "tag.list", "tags": []}})
+        })
+        .collect();
+    Json(
+        json!({"type": "list", "data": data, "pages": {"type": "pages", "next": null, "page": 1,
+                "per_page": 50, "total_pages": 1}, "total_count": data.len()}),
+    )
+    .into_response()
 }
 
 async fn get_conversation(
