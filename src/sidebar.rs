@@ -12,7 +12,7 @@ use crate::canvas::{Canvas, CanvasRequest, Person};
 use crate::intercom::IntercomClient;
 use crate::panels::{self, ids, RenderCtx, View};
 use crate::salesforce::cache::{CacheKey, Cached, QueryCache};
-use crate::salesforce::lookup::{self, PersonQuery, Profile};
+use crate::salesforce::lookup::{self, OrgFacts, PersonQuery, Profile};
 use crate::salesforce::{SalesforceClient, SalesforceError};
 
 /// Where a render may take its data from.
@@ -30,8 +30,8 @@ enum Source {
 pub struct Sidebar {
     client: Arc<SalesforceClient>,
     cache: QueryCache<Profile>,
-    /// The org's default currency, learned on the first lookup of each org.
-    currencies: Mutex<HashMap<String, String>>,
+    /// What the first lookup in each org learned of it (currency).
+    org_facts: Mutex<HashMap<String, OrgFacts>>,
     workspace_id: Option<String>,
     /// Create Lead and New Case (`lead_*` / `case_*` submits).
     forms: Option<Arc<crate::forms::Forms>>,
@@ -53,7 +53,7 @@ impl Sidebar {
         Sidebar {
             client,
             cache,
-            currencies: Mutex::new(HashMap::new()),
+            org_facts: Mutex::new(HashMap::new()),
             workspace_id,
             forms: None,
             tasks: OnceLock::new(),
@@ -260,12 +260,12 @@ impl Sidebar {
     }
 
     async fn fetch(&self, org: &str, q: &PersonQuery) -> Result<Profile, SalesforceError> {
-        let known = self.currencies.lock().unwrap().get(org).cloned();
-        let (profile, currency) = lookup::fetch(&self.client, q, known).await?;
-        self.currencies
+        let known = self.org_facts.lock().unwrap().get(org).cloned();
+        let (profile, facts) = lookup::fetch(&self.client, q, known).await?;
+        self.org_facts
             .lock()
             .unwrap()
-            .insert(org.to_string(), currency);
+            .insert(org.to_string(), facts);
         Ok(profile)
     }
 }

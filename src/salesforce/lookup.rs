@@ -5,9 +5,13 @@
 //! relationship fields, open Cases and opportunity contact roles as child
 //! subqueries), Leads with that email, the Contacts' Accounts with their
 //! open Opportunities (a semi-join, since a child subquery cannot hang off a
-//! parent path), Accounts named like the person's company, and, once per
-//! org, the org's default currency. Only a converted Lead whose Contact no
-//! longer carries the email costs a second round trip.
+//! parent path), Accounts named like the person's company, and, on the
+//! first lookup in an org, its default currency and whether it is
+//! multi-currency (a GET of `sobjects/CurrencyType`, which only such orgs
+//! have). A multi-currency org is then asked once more, with each record's
+//! `CurrencyIsoCode` (a field that would fail the query anywhere else); a
+//! converted Lead whose Contact no longer carries the email costs a second
+//! round trip too. Every other cold render is one round trip.
 //!
 //! Matching: an Intercom lead → the Salesforce Lead with that email (a
 //! converted one shows its Contact and Account); a user → the Contact, else
@@ -124,7 +128,47 @@ const LEAD_FIELDS: &[&str] = &[
 ];
 const ACCOUNT_FIELDS: &[&str] = &["Id", "Name", "Website", "BillingCountry", "Owner.Name"];
 
-fn contact_query(filter: Cond) -> Select {
+/// What the lookup has to know about an org before it can ask the right
+/// questions: the default currency, and whether records carry their own
+/// (`CurrencyIsoCode` exists only in multi-currency orgs; selecting it
+/// elsewhere fails the query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgFacts {
+    pub currency: String,
+    pub multi_currency: bool,
+}
+
+const ROLE_FIELDS: &[&str] = &[
+    "Role",
+    "IsPrimary",
+    "OpportunityId",
+    "Opportunity.Name",
+    "Opportunity.StageName",
+    "Opportunity.CloseDate",
+    "Opportunity.Amount",
+    "Opportunity.IsClosed",
+    "Opportunity.Owner.Name",
+];
+const OPPORTUNITY_FIELDS: &[&str] = &[
+    "Id",
+    "Name",
+    "StageName",
+    "CloseDate",
+    "Amount",
+    "IsClosed",
+    "Owner.Name",
+];
+
+/// `base`, plus `extra` in a multi-currency org.
+fn with_currency(base: &[&'static str], extra: &'static str, multi: bool) -> Vec<&'static str> {
+    let mut v = base.to_vec();
+    if multi {
+        v.push(extra);
+    }
+    v
+}
+
+fn contact_query(filter: Cond, multi: bool) -> Select {
     select(CONTACT_FIELDS, "Contact")
         .child(
             select(
@@ -137,17 +181,7 @@ fn contact_query(filter: Cond) -> Select {
         )
         .child(
             select(
-                &[
-                    "Role",
-                    "IsPrimary",
-                    "OpportunityId",
-                    "Opportunity.Name",
-                    "Opportunity.StageName",
-                    "Opportunity.CloseDate",
-                    "Opportunity.Amount",
-                    "Opportunity.IsClosed",
-                    "Opportunity.Owner.Name",
-                ],
+                &with_currency(ROLE_FIELDS, "Opportunity.CurrencyIsoCode", multi),
                 "OpportunityContactRoles",
             )
             .order_by("IsPrimary", Dir::Desc)
@@ -158,19 +192,11 @@ fn contact_query(filter: Cond) -> Select {
         .limit(5)
 }
 
-fn account_query(filter: Cond) -> Select {
+fn account_query(filter: Cond, multi: bool) -> Select {
     select(ACCOUNT_FIELDS, "Account")
         .child(
             select(
-                &[
-                    "Id",
-                    "Name",
-                    "StageName",
-                    "CloseDate",
-                    "Amount",
-                    "IsClosed",
-                    "Owner.Name",
-                ],
+                &with_currency(OPPORTUNITY_FIELDS, "CurrencyIsoCode", multi),
                 "Opportunities",
             )
             .filter(Cond::eq("IsClosed", false))
@@ -181,9 +207,16 @@ fn account_query(filter: Cond) -> Select {
         .limit(5)
 }
 
-/// The composite subrequests for one lookup. `need_currency` adds the
-/// org's default currency (asked once per org, then remembered).
-pub fn plan(client: &SalesforceClient, q: &PersonQuery, need_currency: bool) -> Vec<SubRequest> {
+/// The composite subrequests for one lookup. Without `facts` (the first
+/// lookup in an org) it also asks for the org's default currency and
+/// whether `CurrencyType` exists (a plain GET, so the five-query limit of
+/// a composite still holds).
+pub fn plan(
+    client: &SalesforceClient,
+    q: &PersonQuery,
+    facts: Option<&OrgFacts>,
+) -> Vec<SubRequest> {
+    let multi = facts.is_some_and(|f| f.multi_currency);
     let mut out = Vec::new();
     let mut push = |id: &str, s: Select| {
         out.push(SubRequest {
@@ -194,7 +227,10 @@ pub fn plan(client: &SalesforceClient, q: &PersonQuery, need_currency: bool) -> 
         })
     };
     if let Some(email) = &q.email {
-        push("contacts", contact_query(Cond::eq("Email", email.as_str())));
+        push(
+            "contacts",
+            contact_query(Cond::eq("Email", email.as_str()), multi),
+        );
         push(
             "leads",
             select(LEAD_FIELDS, "Lead")
@@ -204,31 +240,44 @@ pub fn plan(client: &SalesforceClient, q: &PersonQuery, need_currency: bool) -> 
         );
         push(
             "contact_accounts",
-            account_query(Cond::InSelect(
-                "Id",
-                Box::new(
-                    select(&["AccountId"], "Contact").filter(Cond::eq("Email", email.as_str())),
+            account_query(
+                Cond::InSelect(
+                    "Id",
+                    Box::new(
+                        select(&["AccountId"], "Contact").filter(Cond::eq("Email", email.as_str())),
+                    ),
                 ),
-            )),
+                multi,
+            ),
         );
     }
     if !q.companies.is_empty() {
         push(
             "company_accounts",
-            account_query(Cond::In(
-                "Name",
-                q.companies
-                    .iter()
-                    .map(|c| Literal::Str(c.clone()))
-                    .collect(),
-            )),
+            account_query(
+                Cond::In(
+                    "Name",
+                    q.companies
+                        .iter()
+                        .map(|c| Literal::Str(c.clone()))
+                        .collect(),
+                ),
+                multi,
+            ),
         );
     }
-    if need_currency {
+    let asks_something = q.email.is_some() || !q.companies.is_empty();
+    if facts.is_none() && asks_something {
         push(
             "organization",
             select(&["Id", "DefaultCurrencyIsoCode"], "Organization").limit(1),
         );
+        out.push(SubRequest {
+            method: "GET",
+            url: client.data_path("sobjects/CurrencyType"),
+            reference_id: "currency_type".to_string(),
+            body: None,
+        });
     }
     out
 }
@@ -241,11 +290,18 @@ struct Answers {
     contact_accounts: Vec<AccountRow>,
     company_accounts: Vec<AccountRow>,
     currency: Option<String>,
+    /// `Some` when the plan asked whether `CurrencyType` exists.
+    multi_currency: Option<bool>,
 }
 
 fn read_answers(responses: Vec<SubResponse>) -> Result<Answers, SalesforceError> {
     let mut a = Answers::default();
     for r in responses {
+        if r.reference_id == "currency_type" {
+            // 200 in a multi-currency org, 404 NOT_FOUND elsewhere.
+            a.multi_currency = Some((200..300).contains(&r.status));
+            continue;
+        }
         if !(200..300).contains(&r.status) {
             let body = serde_json::to_vec(&r.body).unwrap_or_default();
             return Err(SalesforceError::from_response(r.status, &body));
@@ -431,42 +487,49 @@ fn decide(q: &PersonQuery, mut a: Answers, currency: &str) -> Decision {
     })
 }
 
-/// Looks the person up: one composite round trip (two for a converted Lead
-/// whose Contact changed email). `currency` is the org default if known;
-/// the answer says what it learned.
+/// Looks the person up: one composite round trip. Two only when the first
+/// look at an org finds it multi-currency (once per org, to read each
+/// record's currency), or for a converted Lead whose Contact changed
+/// email. `facts` are what earlier lookups learned of the org; the answer
+/// returns them, learned or confirmed.
 pub async fn fetch(
     client: &SalesforceClient,
     q: &PersonQuery,
-    currency: Option<String>,
-) -> Result<(Profile, String), SalesforceError> {
-    let requests = plan(client, q, currency.is_none());
-    if requests.is_empty() {
-        return Ok((
-            Profile::NotFound {
-                email: None,
-                companies: Vec::new(),
-            },
-            currency.unwrap_or_else(|| "USD".to_string()),
-        ));
-    }
-    let answers = read_answers(client.composite(&requests).await?)?;
-    let currency = currency
-        .or_else(|| answers.currency.clone())
-        .unwrap_or_else(|| "USD".to_string());
-    match decide(q, answers, &currency) {
-        Decision::Done(p) => Ok((p, currency)),
+    facts: Option<OrgFacts>,
+) -> Result<(Profile, OrgFacts), SalesforceError> {
+    let (answers, facts) = match facts {
+        Some(f) => (ask(client, q, Some(&f)).await?, f),
+        None => {
+            let answers = ask(client, q, None).await?;
+            let learned = OrgFacts {
+                currency: answers
+                    .currency
+                    .clone()
+                    .unwrap_or_else(|| "USD".to_string()),
+                multi_currency: answers.multi_currency.unwrap_or(false),
+            };
+            if learned.multi_currency {
+                (ask(client, q, Some(&learned)).await?, learned)
+            } else {
+                (answers, learned)
+            }
+        }
+    };
+    let multi = facts.multi_currency;
+    match decide(q, answers, &facts.currency) {
+        Decision::Done(p) => Ok((p, facts)),
         Decision::FollowConversion(lead) => {
             let contact_id = lead.converted_contact_id.clone().unwrap_or_default();
             let mut follow = vec![SubRequest {
                 method: "GET",
-                url: client.query_path(&contact_query(Cond::eq("Id", contact_id.as_str()))),
+                url: client.query_path(&contact_query(Cond::eq("Id", contact_id.as_str()), multi)),
                 reference_id: "contacts".into(),
                 body: None,
             }];
             if let Some(acc) = &lead.converted_account_id {
                 follow.push(SubRequest {
                     method: "GET",
-                    url: client.query_path(&account_query(Cond::eq("Id", acc.as_str()))),
+                    url: client.query_path(&account_query(Cond::eq("Id", acc.as_str()), multi)),
                     reference_id: "contact_accounts".into(),
                     body: None,
                 });
@@ -478,7 +541,7 @@ pub async fn fetch(
                     row,
                     &a.contact_accounts,
                     &[],
-                    &currency,
+                    &facts.currency,
                     Some(lead_value),
                     0,
                 ))),
@@ -489,9 +552,22 @@ pub async fn fetch(
                     other_matches: 0,
                 }),
             };
-            Ok((profile, currency))
+            Ok((profile, facts))
         }
     }
+}
+
+/// One composite round trip for the plan (nothing to ask: nothing found).
+async fn ask(
+    client: &SalesforceClient,
+    q: &PersonQuery,
+    facts: Option<&OrgFacts>,
+) -> Result<Answers, SalesforceError> {
+    let requests = plan(client, q, facts);
+    if requests.is_empty() {
+        return Ok(Answers::default());
+    }
+    read_answers(client.composite(&requests).await?)
 }
 
 /// The active Salesforce user with this email (owners are matched to

@@ -132,6 +132,8 @@ pub struct OpportunityParentRow {
     #[serde(default)]
     pub is_closed: Option<bool>,
     #[serde(default)]
+    pub currency_iso_code: Option<String>,
+    #[serde(default)]
     pub owner: Option<NameRef>,
 }
 
@@ -286,7 +288,7 @@ impl ContactRoleRow {
             stage: o.stage_name,
             close_date: o.close_date,
             amount: o.amount,
-            currency: currency.to_string(),
+            currency: o.currency_iso_code.unwrap_or_else(|| currency.to_string()),
             owner: owner_name(o.owner),
             is_closed: o.is_closed.unwrap_or(false),
             role: self.role,
