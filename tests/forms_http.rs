@@ -30,30 +30,6 @@ const ALL_CASE_FIELDS: &[(&str, &str)] = &[(
     "SuppliedEmail,Type,Status,Reason,Origin,Priority,Order_Number__c,Refund_Amount__c,Discount__c,Due_Date__c,Region__c",
 )];
 
-/// What Intercom sends back as `input_values`: the value of every input on
-/// the canvas, with `overrides` typed over them.
-fn inputs(canvas: &Value, overrides: &[(&str, &str)]) -> Value {
-    let mut m = Map::new();
-    for c in canvas["canvas"]["content"]["components"]
-        .as_array()
-        .unwrap()
-    {
-        if matches!(
-            c["type"].as_str(),
-            Some("input" | "textarea" | "dropdown" | "single-select")
-        ) {
-            m.insert(
-                c["id"].as_str().unwrap().to_string(),
-                c.get("value").cloned().unwrap_or(json!("")),
-            );
-        }
-    }
-    for (k, v) in overrides {
-        m.insert(k.to_string(), json!(v));
-    }
-    Value::Object(m)
-}
-
 fn value_of<'a>(canvas: &'a Value, id: &str) -> &'a Value {
     &find_component(canvas, id).unwrap_or_else(|| panic!("no {id} in {canvas}"))["value"]
 }
@@ -122,7 +98,7 @@ async fn create_lead_prefills_from_intercom_and_shows_the_new_lead_at_once() {
             &body,
             &form,
             "lead_create",
-            inputs(&form, &[("lead_f_Phone", "+48 42 000")]),
+            input_values(&form, &[("lead_f_Phone", "+48 42 000")]),
         ))
         .await;
     let t = texts(&done);
@@ -150,7 +126,7 @@ async fn create_lead_works_in_the_profile_context_too() {
             &body,
             &form,
             "lead_create",
-            inputs(&form, &[]),
+            input_values(&form, &[]),
         ))
         .await;
     assert!(texts(&done).contains("Salesforce Lead"), "{}", texts(&done));
@@ -203,7 +179,7 @@ async fn empty_required_fields_go_out_as_the_placeholder() {
                 &body,
                 &form,
                 "lead_create",
-                inputs(
+                input_values(
                     &form,
                     &[
                         ("lead_f_LastName", " "),
@@ -240,7 +216,7 @@ async fn bad_lead_values_come_back_next_to_their_fields_and_nothing_is_sent() {
             &body,
             &form,
             "lead_create",
-            inputs(
+            input_values(
                 &form,
                 &[("lead_f_Email", "typo@"), ("lead_f_LastName", &long)],
             ),
@@ -272,7 +248,7 @@ async fn a_double_submit_creates_one_lead() {
     let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = newcomer(Some("twice@lodz.example"), true);
     let form = open_lead_form(&app, &body).await;
-    let submit = submit_from(&body, &form, "lead_create", inputs(&form, &[]));
+    let submit = submit_from(&body, &form, "lead_create", input_values(&form, &[]));
     let (a, b) = tokio::join!(app.submit(&submit), app.submit(&submit));
     for c in [&a, &b] {
         assert!(texts(c).contains("created in Salesforce"), "{}", texts(c));
@@ -295,7 +271,7 @@ async fn a_lead_duplicate_rule_is_shown_and_the_form_kept() {
             &body,
             &second,
             "lead_create",
-            inputs(&second, &[]),
+            input_values(&second, &[]),
         ))
         .await;
     assert!(texts(&ok).contains("created in Salesforce"));
@@ -305,7 +281,7 @@ async fn a_lead_duplicate_rule_is_shown_and_the_form_kept() {
             &body,
             &first,
             "lead_create",
-            inputs(&first, &[("lead_f_Company", "Typed Co")]),
+            input_values(&first, &[("lead_f_Company", "Typed Co")]),
         ))
         .await;
     let t = texts(&dup);
@@ -332,7 +308,7 @@ async fn maintained_ownership_follows_the_intercom_owner() {
         &body,
         &form,
         "lead_create",
-        inputs(&form, &[]),
+        input_values(&form, &[]),
     ))
     .await;
     let rows = leads_with(&app, "owned@lodz.example");
@@ -358,7 +334,7 @@ async fn maintained_ownership_follows_the_intercom_owner() {
         &nora,
         &form,
         "lead_create",
-        inputs(&form, &[]),
+        input_values(&form, &[]),
     ))
     .await;
     assert_eq!(
@@ -502,7 +478,7 @@ async fn by_default_the_case_form_shows_required_and_standard_fields_only() {
             &hana(),
             &form,
             "case_create",
-            inputs(&form, &[("case_f_Product__c", "Invoicing")]),
+            input_values(&form, &[("case_f_Product__c", "Invoicing")]),
         ))
         .await;
     assert!(
@@ -531,7 +507,7 @@ async fn a_case_is_created_linked_noted_and_counted_at_once() {
             &body,
             &form,
             "case_create",
-            inputs(
+            input_values(
                 &form,
                 &[
                     ("case_f_Subject", "Printer on fire"),
@@ -610,7 +586,7 @@ async fn bad_case_values_are_caught_before_sending() {
             &body,
             &form,
             "case_create",
-            inputs(
+            input_values(
                 &form,
                 &[
                     ("case_f_Product__c", ""),
@@ -667,7 +643,7 @@ async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once
             &body,
             &form,
             "case_create",
-            inputs(&form, &typed),
+            input_values(&form, &typed),
         ))
         .await;
     assert_eq!(
@@ -683,7 +659,7 @@ async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once
             &body,
             &back,
             "case_create",
-            inputs(&back, &[("case_f_Refund_Amount__c", "49.90")]),
+            input_values(&back, &[("case_f_Refund_Amount__c", "49.90")]),
         ))
         .await;
     assert!(
@@ -715,7 +691,7 @@ async fn a_record_type_brings_its_own_picklist_values() {
             &body,
             &form,
             "case_record_type",
-            inputs(
+            input_values(
                 &form,
                 &[
                     ("case_record_type", "0125e000000SbxBAAS"),
@@ -754,7 +730,7 @@ async fn a_record_type_brings_its_own_picklist_values() {
             &body,
             &billing,
             "case_create",
-            inputs(
+            input_values(
                 &billing,
                 &[
                     ("case_f_Origin", "Phone"),
@@ -772,7 +748,7 @@ async fn a_record_type_brings_its_own_picklist_values() {
         &body,
         &billing,
         "case_create",
-        inputs(&billing, &[("case_f_Subject", "Billing question")]),
+        input_values(&billing, &[("case_f_Subject", "Billing question")]),
     ))
     .await;
     let rows = cases_with_subject(&app, "Billing question");
@@ -814,7 +790,7 @@ async fn the_teammate_can_own_the_case() {
         &body,
         &form,
         "case_create",
-        inputs(
+        input_values(
             &form,
             &[("case_f_Subject", "Mine"), ("case_f_Product__c", "P")],
         ),
@@ -849,7 +825,7 @@ async fn a_double_submit_creates_one_case_and_one_note() {
         &body,
         &form,
         "case_create",
-        inputs(
+        input_values(
             &form,
             &[("case_f_Subject", "Once"), ("case_f_Product__c", "P")],
         ),
@@ -872,7 +848,7 @@ async fn after_a_timeout_the_retry_finds_the_case_instead_of_creating_another() 
         &body,
         &form,
         "case_create",
-        inputs(
+        input_values(
             &form,
             &[
                 ("case_f_Subject", "Slow trigger"),
@@ -901,7 +877,7 @@ async fn after_a_timeout_the_retry_finds_the_case_instead_of_creating_another() 
             &body,
             &timed_out,
             "case_create",
-            inputs(&timed_out, &[]),
+            input_values(&timed_out, &[]),
         ))
         .await;
     assert!(
@@ -933,7 +909,7 @@ async fn salesforce_faults_keep_the_form() {
             &body,
             &form,
             "case_create",
-            inputs(
+            input_values(
                 &form,
                 &[("case_f_Subject", "Limits"), ("case_f_Product__c", "P")],
             ),
@@ -960,7 +936,7 @@ async fn the_contact_id_in_stored_data_is_not_trusted() {
             &body,
             &form,
             "case_create",
-            inputs(
+            input_values(
                 &form,
                 &[("case_f_Subject", "Forged"), ("case_f_Product__c", "P")],
             ),
@@ -981,7 +957,7 @@ async fn the_contact_id_in_stored_data_is_not_trusted() {
         &body,
         &back,
         "case_create",
-        inputs(&back, &[]),
+        input_values(&back, &[]),
     ))
     .await;
     assert_eq!(

@@ -213,29 +213,6 @@ fn pin_token(mut canvas: Value) -> Value {
     canvas
 }
 
-/// The values Intercom would send back for every input on `canvas`.
-fn typed(canvas: &Value, overrides: &[(&str, &str)]) -> Value {
-    let mut m = Map::new();
-    for c in canvas["canvas"]["content"]["components"]
-        .as_array()
-        .unwrap()
-    {
-        if matches!(
-            c["type"].as_str(),
-            Some("input" | "textarea" | "dropdown" | "single-select")
-        ) {
-            m.insert(
-                c["id"].as_str().unwrap().to_string(),
-                c.get("value").cloned().unwrap_or(json!("")),
-            );
-        }
-    }
-    for (k, v) in overrides {
-        m.insert(k.to_string(), json!(v));
-    }
-    Value::Object(m)
-}
-
 async fn step(app: &TestApp, body: &Value, from: &Value, id: &str, inputs: Value) -> Value {
     pin_token(render(app, &submit_from(body, from, id, inputs), true).await)
 }
@@ -265,7 +242,7 @@ async fn form_screens_match_their_goldens() {
             &zoe,
             &form,
             "lead_create",
-            typed(
+            input_values(
                 &form,
                 &[
                     ("lead_f_Email", "zoe@"),
@@ -282,11 +259,11 @@ async fn form_screens_match_their_goldens() {
         true,
     )
     .await;
-    let created = step(&app, &zoe, &form, "lead_create", typed(&form, &[])).await;
+    let created = step(&app, &zoe, &form, "lead_create", input_values(&form, &[])).await;
     check_golden("lead_created", &created);
     check_golden(
         "lead_form_salesforce_error",
-        &step(&app, &zoe, &other, "lead_create", typed(&other, &[])).await,
+        &step(&app, &zoe, &other, "lead_create", input_values(&other, &[])).await,
     );
     let no_email = person("lead", None, None);
     check_golden(
@@ -302,7 +279,7 @@ async fn form_screens_match_their_goldens() {
     let panel = render(&app, &hana, false).await;
     let form = step(&app, &hana, &panel, "case_open", json!({})).await;
     check_golden("case_form_prefilled", &form);
-    let empty: Value = typed(&form, &[])
+    let empty: Value = input_values(&form, &[])
         .as_object()
         .unwrap()
         .iter()
@@ -329,7 +306,7 @@ async fn form_screens_match_their_goldens() {
             &hana,
             &form,
             "case_record_type",
-            typed(&form, &[("case_record_type", "0125e000000SbxBAAS")]),
+            input_values(&form, &[("case_record_type", "0125e000000SbxBAAS")]),
         )
         .await,
     );
@@ -340,7 +317,7 @@ async fn form_screens_match_their_goldens() {
             &hana,
             &form,
             "case_create",
-            typed(
+            input_values(
                 &form,
                 &[
                     ("case_f_Product__c", ""),
@@ -358,7 +335,7 @@ async fn form_screens_match_their_goldens() {
             &hana,
             &form,
             "case_create",
-            typed(
+            input_values(
                 &form,
                 &[
                     ("case_record_type", "0125e000000SbxBAAS"),
@@ -377,7 +354,7 @@ async fn form_screens_match_their_goldens() {
             &hana,
             &form,
             "case_create",
-            typed(&form, &[("case_f_Product__c", "Toaster")]),
+            input_values(&form, &[("case_f_Product__c", "Toaster")]),
         )
         .await,
     );

@@ -230,3 +230,28 @@ pub fn find_component<'a>(canvas: &'a Value, id: &str) -> Option<&'a Value> {
         .iter()
         .find(|c| c["id"] == id)
 }
+
+/// What Intercom sends back as `input_values` on a submit: the value of
+/// every input, textarea, dropdown and single-select on `canvas`, with
+/// `overrides` typed over them.
+pub fn input_values(canvas: &Value, overrides: &[(&str, &str)]) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in canvas["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+    {
+        if matches!(
+            c["type"].as_str(),
+            Some("input" | "textarea" | "dropdown" | "single-select")
+        ) {
+            m.insert(
+                c["id"].as_str().unwrap().to_string(),
+                c.get("value").cloned().unwrap_or(json!("")),
+            );
+        }
+    }
+    for (k, v) in overrides {
+        m.insert(k.to_string(), json!(v));
+    }
+    Value::Object(m)
+}
