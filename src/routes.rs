@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::canvas::signature::{verify_body_signature, SignatureError};
 use crate::canvas::CanvasRequest;
@@ -51,9 +52,15 @@ impl IntoResponse for HttpError {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // A bug must not blank the sidebar: a panic in a canvas handler still
+    // answers 200 with a canvas. (Webhooks keep their 5xx so Intercom
+    // redelivers.)
+    let canvas = Router::new()
         .route("/canvas/initialize", post(initialize))
         .route("/canvas/submit", post(submit))
+        .layer(CatchPanicLayer::custom(panic_canvas));
+    Router::new()
+        .merge(canvas)
         .route("/healthz", get(healthz))
         .route("/webhooks/intercom", crate::tasks::webhook::route())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -90,6 +97,18 @@ async fn submit(
     let req = verified(&state, &headers, &body)?;
     let canvas = state.sidebar.submit(&req).await;
     Ok(Json(canvas.into_response()).into_response())
+}
+
+/// The answer when a canvas handler panicked: the teammate gets a screen
+/// with a retry, the log gets the bug.
+pub fn panic_canvas(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = %what, "a canvas handler panicked");
+    Json(crate::panels::internal_error_canvas().into_response()).into_response()
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -200,6 +200,10 @@ async fn error_screens_match_their_goldens() {
         "INSUFFICIENT_ACCESS: insufficient access rights on object id".into(),
     ));
     check_golden(
+        "error_internal",
+        &serde_json::to_value(panels::internal_error_canvas().into_response()).unwrap(),
+    );
+    check_golden(
         "error_forbidden",
         &serde_json::to_value(forbidden.into_response()).unwrap(),
     );

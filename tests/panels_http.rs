@@ -632,3 +632,36 @@ async fn an_intercom_fault_only_loses_the_company_match() {
         .await;
     assert!(texts(&c).contains("Hana Okafor"));
 }
+
+#[tokio::test]
+async fn a_panicking_canvas_handler_still_answers_with_a_canvas() {
+    use axum::routing::post;
+    use tower_http::catch_panic::CatchPanicLayer;
+    sf_inbox::app::install_crypto();
+    // The same layer and answer `routes::router` puts on the canvas routes,
+    // around a handler with a bug.
+    let router = axum::Router::new()
+        .route(
+            "/canvas/initialize",
+            post(|| async {
+                if true {
+                    panic!("a bug");
+                }
+                ""
+            }),
+        )
+        .layer(CatchPanicLayer::custom(sf_inbox::routes::panic_canvas));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/canvas/initialize"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let canvas: serde_json::Value = resp.json().await.unwrap();
+    assert!(texts(&canvas).contains("Something went wrong"), "{canvas}");
+    assert!(component_ids(&canvas).contains(&"retry".to_string()));
+}

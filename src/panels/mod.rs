@@ -9,7 +9,7 @@ mod status;
 pub mod tasks;
 
 pub use profile::{profile_canvas, RenderCtx, View};
-pub use status::{error_canvas, no_email_canvas, workspace_refused_canvas};
+pub use status::{error_canvas, internal_error_canvas, no_email_canvas, workspace_refused_canvas};
 
 /// Component ids the submit handler dispatches on.
 pub mod ids {

@@ -64,6 +64,18 @@ pub fn error_canvas(err: &SalesforceError) -> Canvas {
     Canvas::new(c).with_data("view", "error")
 }
 
+/// A bug in this app (a handler panicked): say so plainly, offer a retry.
+pub fn internal_error_canvas() -> Canvas {
+    Canvas::new(vec![
+        header("Something went wrong in the Salesforce app"),
+        paragraph(
+            "The app hit an unexpected error; nothing was sent to Salesforce. Try again; if it keeps happening, tell your admin.",
+        ),
+        submit_button(ids::RETRY, "Try again", ButtonStyle::Primary),
+    ])
+    .with_data("view", "error")
+}
+
 pub fn no_email_canvas() -> Canvas {
     Canvas::new(vec![
         header("No email address"),
