@@ -51,6 +51,18 @@ pub struct SubResponse {
     pub reference_id: String,
 }
 
+impl SubResponse {
+    /// This subrequest's answer: its body parsed as `T` when it succeeded,
+    /// else the error Salesforce gave for it (subrequests fail one by one).
+    pub fn into_result<T: DeserializeOwned>(self) -> Result<T, SalesforceError> {
+        if !(200..300).contains(&self.status) {
+            let body = serde_json::to_vec(&self.body).unwrap_or_default();
+            return Err(SalesforceError::from_response(self.status, &body));
+        }
+        serde_json::from_value(self.body).map_err(|e| SalesforceError::Malformed(e.to_string()))
+    }
+}
+
 #[derive(Deserialize)]
 struct CompositeResponse {
     #[serde(rename = "compositeResponse")]
@@ -129,6 +141,16 @@ impl SalesforceClient {
     pub fn query_path(&self, soql: &Select) -> String {
         let q: String = url::form_urlencoded::byte_serialize(soql.to_soql().as_bytes()).collect();
         format!("{}?q={}", self.data_path("query"), q)
+    }
+
+    /// A composite subrequest running `soql`.
+    pub fn query_sub(&self, reference_id: &str, soql: &Select) -> SubRequest {
+        SubRequest {
+            method: "GET",
+            url: self.query_path(soql),
+            reference_id: reference_id.to_string(),
+            body: None,
+        }
     }
 
     async fn deadline<T>(

@@ -19,7 +19,7 @@
 
 use serde_json::Value;
 
-use super::client::{parse, QueryResult, SalesforceClient, SubRequest, SubResponse};
+use super::client::{QueryResult, SalesforceClient, SubRequest, SubResponse};
 use super::error::SalesforceError;
 use super::records::*;
 use super::soql::{select, Cond, Dir, Literal, Select};
@@ -218,14 +218,7 @@ pub fn plan(
 ) -> Vec<SubRequest> {
     let multi = facts.is_some_and(|f| f.multi_currency);
     let mut out = Vec::new();
-    let mut push = |id: &str, s: Select| {
-        out.push(SubRequest {
-            method: "GET",
-            url: client.query_path(&s),
-            reference_id: id.to_string(),
-            body: None,
-        })
-    };
+    let mut push = |id: &str, s: Select| out.push(client.query_sub(id, &s));
     if let Some(email) = &q.email {
         push(
             "contacts",
@@ -302,22 +295,18 @@ fn read_answers(responses: Vec<SubResponse>) -> Result<Answers, SalesforceError>
             a.multi_currency = Some((200..300).contains(&r.status));
             continue;
         }
-        if !(200..300).contains(&r.status) {
-            let body = serde_json::to_vec(&r.body).unwrap_or_default();
-            return Err(SalesforceError::from_response(r.status, &body));
-        }
-        let body = serde_json::to_vec(&r.body).unwrap_or_default();
-        match r.reference_id.as_str() {
-            "contacts" => a.contacts = parse::<QueryResult<ContactRow>>(&body)?.records,
-            "leads" => a.leads = parse::<QueryResult<LeadRow>>(&body)?.records,
+        match r.reference_id.clone().as_str() {
+            "contacts" => a.contacts = r.into_result::<QueryResult<ContactRow>>()?.records,
+            "leads" => a.leads = r.into_result::<QueryResult<LeadRow>>()?.records,
             "contact_accounts" => {
-                a.contact_accounts = parse::<QueryResult<AccountRow>>(&body)?.records
+                a.contact_accounts = r.into_result::<QueryResult<AccountRow>>()?.records
             }
             "company_accounts" => {
-                a.company_accounts = parse::<QueryResult<AccountRow>>(&body)?.records
+                a.company_accounts = r.into_result::<QueryResult<AccountRow>>()?.records
             }
             "organization" => {
-                a.currency = parse::<QueryResult<OrganizationRow>>(&body)?
+                a.currency = r
+                    .into_result::<QueryResult<OrganizationRow>>()?
                     .records
                     .into_iter()
                     .next()
@@ -520,19 +509,15 @@ pub async fn fetch(
         Decision::Done(p) => Ok((p, facts)),
         Decision::FollowConversion(lead) => {
             let contact_id = lead.converted_contact_id.clone().unwrap_or_default();
-            let mut follow = vec![SubRequest {
-                method: "GET",
-                url: client.query_path(&contact_query(Cond::eq("Id", contact_id.as_str()), multi)),
-                reference_id: "contacts".into(),
-                body: None,
-            }];
+            let mut follow = vec![client.query_sub(
+                "contacts",
+                &contact_query(Cond::eq("Id", contact_id.as_str()), multi),
+            )];
             if let Some(acc) = &lead.converted_account_id {
-                follow.push(SubRequest {
-                    method: "GET",
-                    url: client.query_path(&account_query(Cond::eq("Id", acc.as_str()), multi)),
-                    reference_id: "contact_accounts".into(),
-                    body: None,
-                });
+                follow.push(client.query_sub(
+                    "contact_accounts",
+                    &account_query(Cond::eq("Id", acc.as_str()), multi),
+                ));
             }
             let a = read_answers(client.composite(&follow).await?)?;
             let lead_value = lead.clone().into_lead();

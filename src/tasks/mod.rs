@@ -23,7 +23,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::intercom::{Conversation, IntercomClient, IntercomError};
-use crate::salesforce::client::{parse, QueryResult, SubRequest};
+use crate::salesforce::client::{QueryResult, SubRequest};
 use crate::salesforce::soql::{select, Cond, Dir};
 use crate::salesforce::{SalesforceClient, SalesforceError};
 pub use rules::{Target, TaskKind};
@@ -226,13 +226,10 @@ impl Tasks {
         let mut out = Lookup::default();
         let mut leads_found = Vec::new();
         for r in self.sf.composite(&reqs).await? {
-            if !(200..300).contains(&r.status) {
-                let body = serde_json::to_vec(&r.body).unwrap_or_default();
-                return Err(SalesforceError::from_response(r.status, &body));
-            }
-            let page: QueryResult<Value> = parse(&serde_json::to_vec(&r.body).unwrap_or_default())?;
+            let reference = r.reference_id.clone();
+            let page: QueryResult<Value> = r.into_result()?;
             let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
-            match r.reference_id.as_str() {
+            match reference.as_str() {
                 "contacts" => {
                     for c in &page.records {
                         out.targets.push(Target {
@@ -277,12 +274,7 @@ impl Tasks {
     }
 
     fn sub(&self, id: &str, q: &crate::salesforce::soql::Select) -> SubRequest {
-        SubRequest {
-            method: "GET",
-            url: self.sf.query_path(q),
-            reference_id: id.to_string(),
-            body: None,
-        }
+        self.sf.query_sub(id, q)
     }
 
     /// Creates the Lead a manual task needs when nobody has the email.
