@@ -11,7 +11,8 @@ use chrono::Utc;
 use crate::canvas::{Canvas, CanvasRequest, Person};
 use crate::intercom::IntercomClient;
 use crate::panels::{self, ids, RenderCtx, View};
-use crate::salesforce::cache::{CacheKey, Cached, QueryCache};
+use crate::salesforce::auth::Session;
+use crate::salesforce::cache::{CacheKey, Cached, QueryCache, Snapshot};
 use crate::salesforce::lookup::{self, OrgFacts, PersonQuery, Profile};
 use crate::salesforce::{SalesforceClient, SalesforceError};
 
@@ -160,24 +161,14 @@ impl Sidebar {
                 return panels::workspace_refused_canvas();
             }
         }
-        let Some(person) = req.person() else {
+        let Some(q) = self.person_query(req).await else {
             return panels::no_email_canvas();
         };
-        let companies = self.company_names(req, person).await;
-        let q = PersonQuery::new(person.role(), person.email(), companies);
-        if q.email.is_none() && q.companies.is_empty() {
-            return panels::no_email_canvas();
-        }
-
         let session = match self.client.session().await {
             Ok(s) => s,
             Err(e) => return panels::error_canvas(&e),
         };
-        let key = CacheKey {
-            workspace,
-            org: session.org_id.clone(),
-            query: q.cache_identity(),
-        };
+        let key = cache_key(req, &session, &q);
         let fetch = self.fetch(&session.org_id, &q);
         let result = match source {
             Source::Cached => self.cache.get_or_fetch(&key, fetch).await,
@@ -228,6 +219,52 @@ impl Sidebar {
         }
     }
 
+    /// What this request asks Salesforce about: the person's role, email and
+    /// companies. `None` when there is nothing to match on.
+    async fn person_query(&self, req: &CanvasRequest) -> Option<PersonQuery> {
+        let person = req.person()?;
+        let companies = self.company_names(req, person).await;
+        let q = PersonQuery::new(person.role(), person.email(), companies);
+        (q.email.is_some() || !q.companies.is_empty()).then_some(q)
+    }
+
+    /// The person's profile through the same cache entry (and shared fetch)
+    /// a panel render uses; `None` when there is nothing to match on. For
+    /// flows that act on the person (forms) rather than show them.
+    pub async fn cached_profile(
+        &self,
+        req: &CanvasRequest,
+        session: &Session,
+    ) -> Result<Option<Arc<Snapshot<Profile>>>, SalesforceError> {
+        let Some(q) = self.person_query(req).await else {
+            return Ok(None);
+        };
+        self.cache
+            .get_or_fetch(
+                &cache_key(req, session, &q),
+                self.fetch(&session.org_id, &q),
+            )
+            .await
+            .map(|c| Some(c.snapshot))
+            .map_err(|e| (*e).clone())
+    }
+
+    /// Drops every cached lookup of these emails in the request's workspace
+    /// and this org (after this server wrote a record for them), so the next
+    /// render shows it at once.
+    pub fn forget_emails(&self, req: &CanvasRequest, org: &str, emails: &[&str]) {
+        let workspace = req.workspace_id.clone().unwrap_or_default();
+        let org = org.to_string();
+        let emails: Vec<String> = emails.iter().map(|e| e.to_string()).collect();
+        self.cache.invalidate_where(move |k| {
+            k.workspace == workspace
+                && k.org == org
+                && emails
+                    .iter()
+                    .any(|e| PersonQuery::identity_has_email(&k.query, e))
+        });
+    }
+
     /// The person's company names: from the request when it has them, else
     /// `GET /contacts/{id}/companies` (cached). An Intercom fault only
     /// loses the company match, never the panel.
@@ -267,5 +304,13 @@ impl Sidebar {
             .unwrap()
             .insert(org.to_string(), facts);
         Ok(profile)
+    }
+}
+
+fn cache_key(req: &CanvasRequest, session: &Session, q: &PersonQuery) -> CacheKey {
+    CacheKey {
+        workspace: req.workspace_id.clone().unwrap_or_default(),
+        org: session.org_id.clone(),
+        query: q.cache_identity(),
     }
 }

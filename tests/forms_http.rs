@@ -965,3 +965,35 @@ async fn the_contact_id_in_stored_data_is_not_trusted() {
         "0035e000001HanaAAC"
     );
 }
+
+#[tokio::test]
+async fn the_case_form_reuses_the_panels_lookup_even_when_companies_come_as_ids() {
+    let app = spawn().await;
+    // As Intercom sends it: the company by id only.
+    let mut body = hana();
+    body["contact"]["id"] = json!("ic-hana");
+    body["contact"]["companies"] = json!({"type": "list", "data": [
+        {"type": "company", "id": "cmp-globex", "url": "/companies/cmp-globex"}]});
+    let panel = app.initialize(&body).await;
+    let composites = |app: &TestApp| {
+        app.org
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/composite"))
+            .count()
+    };
+    assert_eq!(composites(&app), 1);
+    let form = app
+        .submit(&submit_from(&body, &panel, "case_open", json!({})))
+        .await;
+    assert!(
+        find_component(&form, "case_f_Subject").is_some(),
+        "{}",
+        texts(&form)
+    );
+    assert_eq!(
+        composites(&app),
+        1,
+        "the form found the person in the panel's cache entry"
+    );
+}

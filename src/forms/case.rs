@@ -153,10 +153,11 @@ async fn context(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Resul
         .session()
         .await
         .map_err(|e| panels::error_canvas(&e))?;
-    let profile = forms
-        .profile(sidebar, req, &session)
+    let profile = sidebar
+        .cached_profile(req, &session)
         .await
-        .map_err(|e| panels::error_canvas(&e))?;
+        .map_err(|e| panels::error_canvas(&e))?
+        .ok_or_else(|| case_needs_contact("not in Salesforce (no email to match)"))?;
     let cp = match &profile.value {
         Profile::Contact(cp) => cp,
         Profile::Lead(_) => return Err(case_needs_contact("a Salesforce Lead")),
@@ -458,7 +459,6 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
         Some(Attempt::Created { id, label }) => {
             drop(attempt);
             return done(
-                forms,
                 sidebar,
                 req,
                 &ctx,
@@ -497,7 +497,7 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
                             label: label.clone(),
                         });
                         drop(attempt);
-                        return done(forms, sidebar, req, &ctx, &label, &url, warnings).await;
+                        return done(sidebar, req, &ctx, &label, &url, warnings).await;
                     }
                 }
                 Err(e) => {
@@ -542,7 +542,7 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
             });
             drop(attempt);
             let warnings = add_note(forms, req, &ctx, &label, &url, subject.as_deref()).await;
-            done(forms, sidebar, req, &ctx, &label, &url, warnings).await
+            done(sidebar, req, &ctx, &label, &url, warnings).await
         }
         Err(e) => {
             if matches!(e, SalesforceError::Timeout(_)) {
@@ -610,7 +610,6 @@ async fn add_note(
 }
 
 async fn done(
-    forms: &Forms,
     sidebar: &Sidebar,
     req: &CanvasRequest,
     ctx: &CaseCtx,
@@ -618,7 +617,7 @@ async fn done(
     url: &str,
     warnings: Vec<String>,
 ) -> Canvas {
-    forms.invalidate(sidebar, req, &ctx.session.org_id, &[ctx.email.as_str()]);
+    sidebar.forget_emails(req, &ctx.session.org_id, &[ctx.email.as_str()]);
     let panel = sidebar.initialize(req).await;
     with_banner(panel, created_banner(label, url, &warnings))
 }

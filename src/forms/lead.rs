@@ -258,7 +258,6 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
         Some(Attempt::Created { id, label }) => {
             drop(attempt);
             return done(
-                forms,
                 sidebar,
                 req,
                 &session.org_id,
@@ -283,7 +282,6 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
                         });
                         drop(attempt);
                         return done(
-                            forms,
                             sidebar,
                             req,
                             &session.org_id,
@@ -317,7 +315,6 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
             });
             drop(attempt);
             done(
-                forms,
                 sidebar,
                 req,
                 &session.org_id,
@@ -344,7 +341,6 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
 }
 
 async fn done(
-    forms: &Forms,
     sidebar: &Sidebar,
     req: &CanvasRequest,
     org: &str,
@@ -352,7 +348,7 @@ async fn done(
     label: &str,
     url: &str,
 ) -> Canvas {
-    forms.invalidate(sidebar, req, org, emails);
+    sidebar.forget_emails(req, org, emails);
     let panel = sidebar.initialize(req).await;
     with_banner(panel, created_banner(label, url, &[]))
 }

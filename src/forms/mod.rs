@@ -34,9 +34,7 @@ use crate::config::FormSettings;
 use crate::intercom::{IntercomClient, IntercomError};
 use crate::panels;
 use crate::salesforce::auth::Session;
-use crate::salesforce::cache::{CacheKey, Snapshot};
 use crate::salesforce::client::parse;
-use crate::salesforce::lookup::{self, PersonQuery, Profile};
 use crate::salesforce::SalesforceError;
 use crate::sidebar::Sidebar;
 use describe::{Describe, RecordTypePicklists};
@@ -241,48 +239,6 @@ impl Forms {
             })
             .await
             .map_err(|e: Arc<SalesforceError>| (*e).clone())
-    }
-
-    /// The person's profile, through the sidebar's cache (the same entry a
-    /// panel render uses).
-    async fn profile(
-        &self,
-        sidebar: &Sidebar,
-        req: &CanvasRequest,
-        session: &Session,
-    ) -> Result<Arc<Snapshot<Profile>>, SalesforceError> {
-        let person = req.person().cloned().unwrap_or_default();
-        let q = PersonQuery::new(person.role(), person.email(), person.company_names());
-        let key = CacheKey {
-            workspace: req.workspace_id.clone().unwrap_or_default(),
-            org: session.org_id.clone(),
-            query: q.cache_identity(),
-        };
-        let client = sidebar.client().clone();
-        sidebar
-            .cache()
-            .get_or_fetch(&key, async move {
-                lookup::fetch(&client, &q, None).await.map(|(p, _)| p)
-            })
-            .await
-            .map(|c| c.snapshot)
-            .map_err(|e| (*e).clone())
-    }
-
-    /// Drops every cached lookup of these emails in this workspace and org,
-    /// so the next render shows the new record at once.
-    fn invalidate(&self, sidebar: &Sidebar, req: &CanvasRequest, org: &str, emails: &[&str]) {
-        let workspace = req.workspace_id.clone().unwrap_or_default();
-        let org = org.to_string();
-        let needles: Vec<String> = emails
-            .iter()
-            .map(|e| format!("|email={}|", e.trim().to_lowercase()))
-            .collect();
-        sidebar.cache().invalidate_where(move |k| {
-            k.workspace == workspace
-                && k.org == org
-                && needles.iter().any(|n| k.query.contains(n.as_str()))
-        });
     }
 
     /// The active Salesforce user with this email.

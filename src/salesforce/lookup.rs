@@ -50,6 +50,12 @@ impl PersonQuery {
         }
     }
 
+    /// Whether a [`cache_identity`](Self::cache_identity) is a lookup of
+    /// this email (the format is known here only).
+    pub fn identity_has_email(identity: &str, email: &str) -> bool {
+        identity.contains(&format!("|email={}|", email.trim().to_lowercase()))
+    }
+
     /// The cache identity of this lookup (org and workspace are added by
     /// the cache key).
     pub fn cache_identity(&self) -> String {
