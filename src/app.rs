@@ -110,9 +110,9 @@ pub fn build_with_fault(
     let sidebar = Arc::new(
         Sidebar::new(client, cache, config.workspace_id.clone())
             .with_forms(forms)
+            .with_tasks(tasks.clone())
             .with_intercom(intercom.clone()),
     );
-    sidebar.set_tasks(tasks.clone());
     let (task_queue, worker) = if config.auto_tasks {
         let db = config
             .database

@@ -4,7 +4,7 @@
 //! becomes a screen, never an HTTP error.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
@@ -37,7 +37,7 @@ pub struct Sidebar {
     /// Create Lead and New Case (`lead_*` / `case_*` submits).
     forms: Option<Arc<crate::forms::Forms>>,
     /// "New Salesforce task" (`task_*` components), when wired.
-    tasks: OnceLock<Arc<crate::tasks::Tasks>>,
+    tasks: Option<Arc<crate::tasks::Tasks>>,
     /// Resolves company ids to names (Canvas Kit requests carry only ids).
     intercom: Option<Arc<IntercomClient>>,
     /// (workspace, Intercom contact id) → company names, so a warm render
@@ -57,7 +57,7 @@ impl Sidebar {
             org_facts: Mutex::new(HashMap::new()),
             workspace_id,
             forms: None,
-            tasks: OnceLock::new(),
+            tasks: None,
             intercom: None,
             company_names: moka::future::Cache::builder()
                 .max_capacity(10_000)
@@ -77,9 +77,10 @@ impl Sidebar {
         self
     }
 
-    /// Wires the "New Salesforce task" flow (once, at start-up).
-    pub fn set_tasks(&self, tasks: Arc<crate::tasks::Tasks>) {
-        let _ = self.tasks.set(tasks);
+    /// Wires the "New Salesforce task" flow.
+    pub fn with_tasks(mut self, tasks: Arc<crate::tasks::Tasks>) -> Sidebar {
+        self.tasks = Some(tasks);
+        self
     }
 
     pub fn client(&self) -> &Arc<SalesforceClient> {
@@ -122,8 +123,9 @@ impl Sidebar {
                 let forms = self.forms.as_ref().expect("checked above");
                 forms.submit(self, req).await
             }
-            id if id.starts_with("task_") && self.tasks.get().is_some() => {
-                self.tasks.get().expect("checked").submit(req).await
+            id if id.starts_with("task_") && self.tasks.is_some() => {
+                let tasks = self.tasks.as_ref().expect("checked above");
+                tasks.submit(req).await
             }
             ids::SHOW_OPPORTUNITY => {
                 let chosen = req
@@ -182,7 +184,7 @@ impl Sidebar {
             },
         };
         let instance = session.instance_url.as_str().trim_end_matches('/');
-        let can_log_task = self.tasks.get().is_some()
+        let can_log_task = self.tasks.is_some()
             && req.conversation.as_ref().is_some_and(|c| c.id.is_some())
             && q.email.is_some();
         match result {
