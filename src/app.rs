@@ -97,11 +97,7 @@ pub fn build_with_fault(
         config.salesforce_timeout,
     );
     let cache = QueryCache::new(config.cache_ttl, config.cache_max_entries);
-    let forms = crate::forms::Forms::new(
-        config.forms.clone(),
-        intercom.clone(),
-        config.workspace_id.clone(),
-    );
+    let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone());
     let tasks = Arc::new(Tasks::new(
         client.clone(),
         intercom.clone(),

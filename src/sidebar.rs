@@ -92,11 +92,19 @@ impl Sidebar {
     }
 
     pub async fn initialize(&self, req: &CanvasRequest) -> Canvas {
+        if self.refuses(req) {
+            return panels::workspace_refused_canvas();
+        }
         self.render(req, Source::Cached, View::Summary { opportunity: None })
             .await
     }
 
+    /// Every submit, whichever flow it belongs to, passes the workspace
+    /// check here first.
     pub async fn submit(&self, req: &CanvasRequest) -> Canvas {
+        if self.refuses(req) {
+            return panels::workspace_refused_canvas();
+        }
         let stored_opportunity = req.stored_str(ids::OPPORTUNITY).map(str::to_string);
         match req.component_id.as_deref().unwrap_or("") {
             ids::REFRESH | ids::RETRY => {
@@ -155,14 +163,20 @@ impl Sidebar {
         }
     }
 
-    async fn render(&self, req: &CanvasRequest, source: Source, view: View) -> Canvas {
-        let workspace = req.workspace_id.clone().unwrap_or_default();
-        if let Some(allowed) = &self.workspace_id {
-            if &workspace != allowed {
-                tracing::warn!(%workspace, "request from a workspace this app does not serve");
-                return panels::workspace_refused_canvas();
-            }
+    /// `INTERCOM_WORKSPACE_ID` is set and this request comes from another.
+    fn refuses(&self, req: &CanvasRequest) -> bool {
+        let workspace = req.workspace_id.as_deref().unwrap_or_default();
+        let refused = self
+            .workspace_id
+            .as_deref()
+            .is_some_and(|allowed| allowed != workspace);
+        if refused {
+            tracing::warn!(%workspace, "request from a workspace this app does not serve");
         }
+        refused
+    }
+
+    async fn render(&self, req: &CanvasRequest, source: Source, view: View) -> Canvas {
         let Some(q) = self.person_query(req).await else {
             return panels::no_email_canvas();
         };

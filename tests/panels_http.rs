@@ -523,9 +523,31 @@ async fn a_configured_workspace_refuses_others() {
     let app = spawn_with(&[("INTERCOM_WORKSPACE_ID", "ws-test")]).await;
     let mut a = person("user", Some("hana@globex.example"), None);
     assert!(texts(&app.initialize(&a).await).contains("Hana Okafor"));
+    let panel = app.initialize(&a).await;
     a["workspace_id"] = json!("intruder");
     let c = app.initialize(&a).await;
     assert!(texts(&c).contains("Not available in this workspace"));
+    // Every flow's submit too: panels, forms, tasks.
+    let calls = app.org.api_calls();
+    for component in [
+        "refresh",
+        "case_open",
+        "case_create",
+        "lead_create",
+        "task_new",
+        "task_create",
+    ] {
+        let c = app
+            .submit(&submit_from(&a, &panel, component, json!({})))
+            .await;
+        assert!(
+            texts(&c).contains("Not available in this workspace"),
+            "{component}: {}",
+            texts(&c)
+        );
+    }
+    assert_eq!(app.org.api_calls(), calls, "nothing reached Salesforce");
+    assert!(app.intercom.notes().is_empty());
 }
 
 #[tokio::test]

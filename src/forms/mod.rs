@@ -32,7 +32,6 @@ use serde_json::Value;
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::config::FormSettings;
 use crate::intercom::{IntercomClient, IntercomError};
-use crate::panels;
 use crate::salesforce::auth::Session;
 use crate::salesforce::client::parse;
 use crate::salesforce::SalesforceError;
@@ -138,7 +137,6 @@ pub struct SfUser {
 pub struct Forms {
     settings: FormSettings,
     intercom: Arc<IntercomClient>,
-    workspace_id: Option<String>,
     /// (org, sobject) → describe. Describes change rarely.
     describes: Cache<(String, String), Arc<Describe>>,
     /// (org, sobject, record type) → picklist values.
@@ -147,16 +145,11 @@ pub struct Forms {
 }
 
 impl Forms {
-    pub fn new(
-        settings: FormSettings,
-        intercom: Arc<IntercomClient>,
-        workspace_id: Option<String>,
-    ) -> Forms {
+    pub fn new(settings: FormSettings, intercom: Arc<IntercomClient>) -> Forms {
         let meta_ttl = Duration::from_secs(15 * 60);
         Forms {
             settings,
             intercom,
-            workspace_id,
             describes: Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(meta_ttl)
@@ -175,11 +168,6 @@ impl Forms {
 
     /// A submit whose component id is `lead_*` or `case_*`.
     pub async fn submit(&self, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
-        if let Some(allowed) = &self.workspace_id {
-            if req.workspace_id.as_deref() != Some(allowed.as_str()) {
-                return panels::workspace_refused_canvas();
-            }
-        }
         let id = req.component_id.as_deref().unwrap_or("");
         if id.starts_with("lead_") {
             match id {

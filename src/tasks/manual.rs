@@ -13,11 +13,11 @@ use super::rules::{self, TaskKind};
 use super::{TaskError, TaskFields, Tasks};
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::intercom::IntercomError;
+use crate::panels::record_url;
 use crate::panels::tasks::{
     task_error_canvas, task_ids, task_picker_canvas, task_result_canvas, FailedRow, LoggedRow,
     PickOption, TaskReport,
 };
-use crate::panels::{record_url, workspace_refused_canvas};
 use crate::salesforce::SalesforceError;
 
 /// Recent messages offered besides the whole conversation (Canvas Kit
@@ -27,11 +27,6 @@ pub const RECENT_PARTS: usize = 6;
 impl Tasks {
     /// Every `task_*` submit from the sidebar.
     pub async fn submit(&self, req: &CanvasRequest) -> Canvas {
-        if let Some(allowed) = &self.workspace_id {
-            if req.workspace_id.as_deref() != Some(allowed.as_str()) {
-                return workspace_refused_canvas();
-            }
-        }
         let Some(conversation) = req.conversation.as_ref().and_then(|c| c.id.clone()) else {
             return task_error_canvas("Open a conversation to log it to Salesforce.", None);
         };
