@@ -16,8 +16,8 @@ use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_body;
 use sf_inbox::canvas::CanvasRequest;
 use sf_inbox::config::Config;
-use sf_inbox::sandbox::{self, FakeOrg};
 use sf_inbox::store::TokenStore;
+use sf_sandbox::FakeOrg;
 
 const SECRET: &str = "bench-secret";
 
@@ -40,14 +40,14 @@ async fn main() {
         .unwrap();
     let env: HashMap<&str, String> = HashMap::from([
         ("SALESFORCE_LOGIN_URL", org.url()),
-        ("SALESFORCE_CLIENT_ID", sandbox::SANDBOX_CLIENT_ID.into()),
+        ("SALESFORCE_CLIENT_ID", sf_sandbox::SANDBOX_CLIENT_ID.into()),
         (
             "SALESFORCE_CLIENT_SECRET",
-            sandbox::SANDBOX_CLIENT_SECRET.into(),
+            sf_sandbox::SANDBOX_CLIENT_SECRET.into(),
         ),
         (
             "SALESFORCE_REFRESH_TOKEN",
-            sandbox::SANDBOX_REFRESH_TOKEN.into(),
+            sf_sandbox::SANDBOX_REFRESH_TOKEN.into(),
         ),
         ("INTERCOM_CLIENT_SECRET", SECRET.into()),
         ("CACHE_TTL_SECS", "3600".into()),

@@ -16,9 +16,9 @@ use serde_json::json;
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_hub;
 use sf_inbox::config::Config;
-use sf_inbox::sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
-use sf_inbox::sandbox::{self, FakeOrg};
 use sf_inbox::store::TokenStore;
+use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+use sf_sandbox::FakeOrg;
 
 const SECRET: &str = "bench-secret";
 const SEQUENTIAL: usize = 400;
@@ -63,14 +63,14 @@ async fn main() {
     let db = format!("sqlite://{}", dir.join("tasks.db").display());
     let env: HashMap<&str, String> = HashMap::from([
         ("SALESFORCE_LOGIN_URL", org.url()),
-        ("SALESFORCE_CLIENT_ID", sandbox::SANDBOX_CLIENT_ID.into()),
+        ("SALESFORCE_CLIENT_ID", sf_sandbox::SANDBOX_CLIENT_ID.into()),
         (
             "SALESFORCE_CLIENT_SECRET",
-            sandbox::SANDBOX_CLIENT_SECRET.into(),
+            sf_sandbox::SANDBOX_CLIENT_SECRET.into(),
         ),
         (
             "SALESFORCE_REFRESH_TOKEN",
-            sandbox::SANDBOX_REFRESH_TOKEN.into(),
+            sf_sandbox::SANDBOX_REFRESH_TOKEN.into(),
         ),
         ("INTERCOM_CLIENT_SECRET", SECRET.into()),
         ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN.into()),

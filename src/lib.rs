@@ -8,7 +8,6 @@
 //! - [`intercom`]: the Intercom REST client
 //! - [`forms`]: Create Lead and New Case, validated against the describe
 //! - [`config`]: settings from the environment; [`store`]: token storage
-//! - [`sandbox`]: the built-in fake Salesforce org (sandbox mode and tests)
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
 //! - [`tasks`]: Salesforce Tasks from conversations (manual and automatic)
 
@@ -21,7 +20,6 @@ pub mod panels;
 pub mod preview;
 pub mod routes;
 pub mod salesforce;
-pub mod sandbox;
 pub mod sidebar;
 pub mod store;
 pub mod tasks;

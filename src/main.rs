@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_body;
-use sf_inbox::config::{Config, OrgSettings, SalesforceMode, Secret};
+use sf_inbox::config::{Config, SalesforceMode};
 use sf_inbox::preview;
-use sf_inbox::sandbox::{self, FakeOrg};
 use sf_inbox::store::TokenStore;
 
 #[tokio::main]
@@ -29,45 +28,21 @@ async fn main() -> ExitCode {
         }
     };
 
-    // The sandbox org lives as long as the server.
-    let mut sandbox_org = None;
-    let mut sandbox_intercom = None;
-    let store = if config.is_sandbox() {
-        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let org = match FakeOrg::start(addr, &config.fixtures_dir).await {
-            Ok(o) => o,
+    // The sandbox (org and Intercom API) lives as long as the server.
+    let sandbox = if config.is_sandbox() {
+        match sandbox::start(&mut config).await {
+            Ok(s) => Some(s),
             Err(e) => {
-                eprintln!(
-                    "could not start the sandbox org from {}: {e}",
-                    config.fixtures_dir.display()
-                );
+                eprintln!("{e}");
                 return ExitCode::FAILURE;
             }
-        };
-        config.salesforce = SalesforceMode::Org(OrgSettings {
-            login_url: org.url().parse().expect("sandbox URL parses"),
-            client_id: Some(sandbox::SANDBOX_CLIENT_ID.to_string()),
-            client_secret: Some(Secret::new(sandbox::SANDBOX_CLIENT_SECRET)),
-            refresh_token: Some(Secret::new(sandbox::SANDBOX_REFRESH_TOKEN)),
-        });
-        sandbox_org = Some(org);
-        // The sandbox Intercom API answers notes, teammates and conversations.
-        if config.intercom_access_token.is_none() && config.intercom_api_url.is_none() {
-            match sandbox::intercom::FakeIntercom::start(addr, &config.fixtures_dir).await {
-                Ok(fake) => {
-                    config.intercom_access_token =
-                        Some(Secret::new(sandbox::intercom::SANDBOX_INTERCOM_TOKEN));
-                    config.intercom_api_url = Some(fake.url().parse().expect("sandbox URL parses"));
-                    sandbox_intercom = Some(fake);
-                }
-                Err(e) => eprintln!("sandbox Intercom API not started: {e}"),
-            }
         }
+    } else {
+        None
+    };
+    let store = if sandbox.is_some() {
         // The sandbox is reseeded on every start: a stored token would be
         // stale, and so would a task map pointing at its records.
-        if config.database.is_none() {
-            config.database = Some(sf_inbox::config::Database::Memory);
-        }
         TokenStore::memory()
     } else {
         TokenStore::file(&config.data_dir)
@@ -92,7 +67,7 @@ async fn main() -> ExitCode {
         app.router,
         &config,
         local,
-        sandbox_org.as_ref().map(FakeOrg::url),
+        sandbox.as_ref().map(|s| s.org_url.clone()),
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -100,12 +75,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    print_banner(&config, local, sandbox_org.as_ref());
-    if let Some(fake) = &sandbox_intercom {
-        println!(
-            "  Intercom REST API: sandbox at {} (notes land there)",
-            fake.url()
-        );
+    print_banner(&config, local, sandbox.as_ref().map(|s| s.org_url.as_str()));
+    if let Some(url) = sandbox.as_ref().and_then(|s| s.intercom_url.as_deref()) {
+        println!("  Intercom REST API: sandbox at {url} (notes land there)");
     }
 
     let served = axum::serve(listener, router)
@@ -113,8 +85,8 @@ async fn main() -> ExitCode {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-    if let Some(org) = sandbox_org {
-        org.shutdown().await;
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
     }
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -125,7 +97,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
+fn print_banner(config: &Config, local: SocketAddr, org_url: Option<&str>) {
     let base = format!("http://{local}");
     println!("sf-inbox listening on {base}");
     if config.preview {
@@ -145,19 +117,18 @@ fn print_banner(config: &Config, local: SocketAddr, org: Option<&FakeOrg>) {
             "off: AUTO_TASKS=on"
         }
     );
-    let Some(org) = org else {
+    let Some(org_url) = org_url else {
         println!("  Salesforce: {}", login_of(config));
         return;
     };
     let secret = config.intercom_client_secret.expose();
     println!(
         "  Salesforce: built-in sandbox org at {} (seeded from {})",
-        org.url(),
+        org_url,
         config.fixtures_dir.display()
     );
     println!(
-        "  Sandbox controls: {}/__sandbox/state (latency, faults, expired tokens, API limit)",
-        org.url()
+        "  Sandbox controls: {org_url}/__sandbox/state (latency, faults, expired tokens, API limit)"
     );
     if secret == sf_inbox::config::SANDBOX_INTERCOM_SECRET {
         println!("  Signing secret (INTERCOM_CLIENT_SECRET): {secret}");
@@ -177,5 +148,94 @@ fn login_of(config: &Config) -> String {
     match &config.salesforce {
         SalesforceMode::Org(o) => o.login_url.to_string(),
         SalesforceMode::Sandbox => "sandbox".to_string(),
+    }
+}
+
+/// Starting the sandbox: compiled in with the default `sandbox` feature.
+#[cfg(feature = "sandbox")]
+mod sandbox {
+    use std::net::SocketAddr;
+
+    use sf_inbox::config::{Config, Database, OrgSettings, SalesforceMode, Secret};
+    use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+    use sf_sandbox::FakeOrg;
+
+    pub struct Sandbox {
+        org: FakeOrg,
+        // Kept alive as long as the server.
+        _intercom: Option<FakeIntercom>,
+        pub org_url: String,
+        pub intercom_url: Option<String>,
+    }
+
+    impl Sandbox {
+        pub async fn shutdown(self) {
+            self.org.shutdown().await;
+        }
+    }
+
+    /// Starts the sandbox org (and the sandbox Intercom API unless one is
+    /// configured) and points `config` at them.
+    pub async fn start(config: &mut Config) -> Result<Sandbox, String> {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let org = FakeOrg::start(addr, &config.fixtures_dir)
+            .await
+            .map_err(|e| {
+                format!(
+                    "could not start the sandbox org from {}: {e}",
+                    config.fixtures_dir.display()
+                )
+            })?;
+        config.salesforce = SalesforceMode::Org(OrgSettings {
+            login_url: org.url().parse().expect("sandbox URL parses"),
+            client_id: Some(sf_sandbox::SANDBOX_CLIENT_ID.to_string()),
+            client_secret: Some(Secret::new(sf_sandbox::SANDBOX_CLIENT_SECRET)),
+            refresh_token: Some(Secret::new(sf_sandbox::SANDBOX_REFRESH_TOKEN)),
+        });
+        // The sandbox Intercom API answers notes, teammates and conversations.
+        let mut intercom = None;
+        if config.intercom_access_token.is_none() && config.intercom_api_url.is_none() {
+            match FakeIntercom::start(addr, &config.fixtures_dir).await {
+                Ok(fake) => {
+                    config.intercom_access_token = Some(Secret::new(SANDBOX_INTERCOM_TOKEN));
+                    config.intercom_api_url = Some(fake.url().parse().expect("sandbox URL parses"));
+                    intercom = Some(fake);
+                }
+                Err(e) => eprintln!("sandbox Intercom API not started: {e}"),
+            }
+        }
+        if config.database.is_none() {
+            config.database = Some(Database::Memory);
+        }
+        Ok(Sandbox {
+            org_url: org.url(),
+            intercom_url: intercom.as_ref().map(FakeIntercom::url),
+            org,
+            _intercom: intercom,
+        })
+    }
+}
+
+/// A build without the `sandbox` feature has no fake org to start.
+#[cfg(not(feature = "sandbox"))]
+mod sandbox {
+    use sf_inbox::config::Config;
+
+    pub struct Sandbox {
+        pub org_url: String,
+        pub intercom_url: Option<String>,
+    }
+
+    impl Sandbox {
+        pub async fn shutdown(self) {}
+    }
+
+    pub async fn start(_config: &mut Config) -> Result<Sandbox, String> {
+        Err(
+            "this build has no sandbox (built without the `sandbox` feature): \
+             set SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and \
+             SALESFORCE_REFRESH_TOKEN"
+                .to_string(),
+        )
     }
 }

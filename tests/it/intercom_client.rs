@@ -1,10 +1,10 @@
 //! The Intercom REST client against the sandbox Intercom API over loopback.
 
-mod common;
+use crate::common;
 
 use sf_inbox::config::Secret;
 use sf_inbox::intercom::{IntercomClient, IntercomError};
-use sf_inbox::sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 
 async fn setup(token: &str) -> (FakeIntercom, IntercomClient) {
     sf_inbox::app::install_crypto();

@@ -6,10 +6,10 @@ use super::ast::{Cond, Literal};
 use super::eval::like_for_tests;
 use super::lexer::{lex, Tok};
 use super::{parse, run};
-use crate::sandbox::store::Store;
+use crate::store::Store;
 
 fn store() -> Store {
-    Store::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")).unwrap()
+    Store::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")).unwrap()
 }
 
 fn roundtrip(src: &str) {

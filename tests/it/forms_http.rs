@@ -2,7 +2,7 @@
 //! sandbox Intercom API, asserting on canvases, on what the org holds and
 //! on the notes Intercom received.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -14,10 +14,10 @@ use sf_inbox::app::{self, App};
 use sf_inbox::canvas::signature::sign_body;
 use sf_inbox::config::Config;
 use sf_inbox::intercom::IntercomClient;
-use sf_inbox::sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
-use sf_inbox::sandbox::{self, FakeOrg};
 use sf_inbox::sidebar::Sidebar;
 use sf_inbox::store::TokenStore;
+use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+use sf_sandbox::FakeOrg;
 
 pub const SECRET: &str = "test-intercom-secret";
 
@@ -48,15 +48,15 @@ pub fn config_for(org: &FakeOrg, overrides: &[(&str, &str)]) -> Config {
         ("SALESFORCE_LOGIN_URL", org.url()),
         (
             "SALESFORCE_CLIENT_ID",
-            sandbox::SANDBOX_CLIENT_ID.to_string(),
+            sf_sandbox::SANDBOX_CLIENT_ID.to_string(),
         ),
         (
             "SALESFORCE_CLIENT_SECRET",
-            sandbox::SANDBOX_CLIENT_SECRET.to_string(),
+            sf_sandbox::SANDBOX_CLIENT_SECRET.to_string(),
         ),
         (
             "SALESFORCE_REFRESH_TOKEN",
-            sandbox::SANDBOX_REFRESH_TOKEN.to_string(),
+            sf_sandbox::SANDBOX_REFRESH_TOKEN.to_string(),
         ),
         ("INTERCOM_CLIENT_SECRET", SECRET.to_string()),
         ("SALESFORCE_TIMEOUT_MS", "2000".to_string()),

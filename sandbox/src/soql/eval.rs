@@ -7,10 +7,10 @@ use serde_json::Value;
 use super::ast::{Cond, FieldPath, Literal, Query, SelectItem};
 use super::lexer::{parse_datetime, Pat, Pos};
 use super::parser::parse;
-use crate::sandbox::error::SfError;
-use crate::sandbox::json::Json;
-use crate::sandbox::schema::{FieldDef, ObjectSchema, NAME_FIELDS};
-use crate::sandbox::store::{id_matches, Row, Store};
+use crate::error::SfError;
+use crate::json::Json;
+use crate::schema::{FieldDef, ObjectSchema, NAME_FIELDS};
+use crate::store::{id_matches, Row, Store};
 
 /// A query's full result (paging is the server's job).
 #[derive(Clone, Debug)]

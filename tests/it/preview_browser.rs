@@ -7,7 +7,7 @@
 //! `.ci/run` installs both, so CI always runs it. Waits poll with a generous
 //! cap and never assert on time.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! preview is on and absent when it is off, and the preview's API sends the
 //! app correctly signed Canvas Kit requests (the app answers 200 with a canvas).
 
-mod common;
+use crate::common;
 
 use common::preview::{spawn_preview, PreviewApp};
 use common::SECRET;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sf_inbox::sandbox::{
+use sf_sandbox::{
     FakeOrg, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ORG_ID, SANDBOX_REFRESH_TOKEN,
 };
 

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use sf_inbox::app::{self, App};
 use sf_inbox::preview;
-use sf_inbox::sandbox::FakeOrg;
 use sf_inbox::store::TokenStore;
+use sf_sandbox::FakeOrg;
 
 use super::{config_for, start_org};
 

@@ -1,7 +1,7 @@
 //! The Salesforce client against the sandbox org: paging, composite,
 //! writes, describes, and what it counts.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! the app talking to the fake org, assertions on the canvases and on the
 //! org's request log.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -579,7 +579,7 @@ async fn rotated_refresh_token_is_stored_and_wins_on_restart() {
         .await;
     let stored = std::fs::read_to_string(dir.join("salesforce-token.json")).unwrap();
     assert!(
-        !stored.contains(sf_inbox::sandbox::SANDBOX_REFRESH_TOKEN),
+        !stored.contains(sf_sandbox::SANDBOX_REFRESH_TOKEN),
         "the rotated token replaced the configured one"
     );
 

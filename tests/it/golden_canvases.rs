@@ -3,7 +3,7 @@
 //! against Intercom's Canvas Kit schema. A screen change shows up as a diff
 //! of those files; regenerate them with `UPDATE_GOLDENS=1 cargo test`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
@@ -421,7 +421,7 @@ async fn task_screens_match_their_goldens() {
 // `oneOf` is read as `anyOf` (errata 1).
 
 fn schema() -> Value {
-    let text = include_str!("data/intercom/canvas-kit.2.11.schema.json");
+    let text = include_str!("../data/intercom/canvas-kit.2.11.schema.json");
     serde_json::from_str(text).unwrap()
 }
 

@@ -3,7 +3,7 @@
 //!
 //! It answers with Intercom's shapes (`error.list` bodies, numeric and string
 //! ids mixed as Intercom mixes them) and checks the bearer token, so the
-//! real [`crate::intercom::IntercomClient`] is what talks to it.
+//! real `sf_inbox::intercom::IntercomClient` is what talks to it.
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -3,14 +3,14 @@
 //! multi-currency is switched on (a `CurrencyType` object and a
 //! `CurrencyIsoCode` field), built in a temporary directory.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::{json, Value};
-use sf_inbox::sandbox::FakeOrg;
 use sf_inbox::store::TokenStore;
+use sf_sandbox::FakeOrg;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

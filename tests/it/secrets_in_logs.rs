@@ -2,14 +2,14 @@
 //! token refresh, a rotation, an expiry, a revocation and faults is
 //! captured and searched for secrets and tokens.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
 use serde_json::json;
-use sf_inbox::sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_ORG_ID, SANDBOX_REFRESH_TOKEN};
+use sf_sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_ORG_ID, SANDBOX_REFRESH_TOKEN};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -74,7 +74,7 @@ async fn no_secret_or_token_is_ever_logged() {
         SECRET,
         "5Aep861", // every rotated sandbox refresh token starts so
         access_token_prefix.as_str(),
-        sf_inbox::sandbox::intercom::SANDBOX_INTERCOM_TOKEN,
+        sf_sandbox::intercom::SANDBOX_INTERCOM_TOKEN,
     ] {
         assert!(!log.contains(secret), "{secret:?} reached the logs:\n{log}");
     }

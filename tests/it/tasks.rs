@@ -3,7 +3,7 @@
 //! `/webhooks/intercom` notifications, the durable queue and the worker.
 //! Assertions are on the sandbox org's records and request log.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,11 +14,11 @@ use common::*;
 use serde_json::{json, Map, Value};
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_hub;
-use sf_inbox::sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
-use sf_inbox::sandbox::FakeOrg;
 use sf_inbox::store::TokenStore;
 use sf_inbox::tasks::store::TaskStore;
 use sf_inbox::tasks::worker::{Fault, FaultPoint};
+use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+use sf_sandbox::FakeOrg;
 
 const INTEGRATION_USER: &str = "0055e000001IntgAAC";
 const RUTH: &str = "0055e000001RuthAAC";

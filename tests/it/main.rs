@@ -1,0 +1,17 @@
+//! The integration tests: one binary (one link on a 2-core machine), one
+//! harness (`common`). Each module spawns the app and the sandbox on loopback
+//! ports and talks real HTTP to them.
+
+mod common;
+
+mod forms_http;
+mod golden_canvases;
+mod intercom_client;
+mod multi_currency;
+mod panels_http;
+mod preview_browser;
+mod preview_http;
+mod salesforce_client;
+mod sandbox_org;
+mod secrets_in_logs;
+mod tasks;
