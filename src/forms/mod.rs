@@ -14,9 +14,9 @@
 //! - rendering lives in `panels::forms`
 
 pub mod case;
-pub mod describe;
 pub mod lead;
-pub mod model;
+
+pub use crate::fields::{describe, model};
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
