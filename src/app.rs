@@ -6,6 +6,7 @@ use std::sync::{Arc, Once};
 use axum::Router;
 
 use crate::config::{Config, SalesforceMode};
+use crate::edge::SigningSecret;
 use crate::intercom::IntercomClient;
 use crate::routes::{self, AppState};
 use crate::salesforce::auth::{Credentials, TokenManager};
@@ -125,12 +126,9 @@ pub fn build_with_fault(
         (None, None)
     };
     let router = routes::router(AppState {
-        intercom_secret: config.intercom_client_secret.clone(),
+        intercom_secret: SigningSecret(config.intercom_client_secret.clone()),
         sidebar: sidebar.clone(),
-        webhooks: Arc::new(Webhooks::new(
-            config.intercom_client_secret.clone(),
-            task_queue.clone(),
-        )),
+        webhooks: Arc::new(Webhooks::new(task_queue.clone())),
     });
     Ok(App {
         router,

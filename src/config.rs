@@ -2,16 +2,36 @@
 //!
 //! The variable names are part of the deployment contract (see README). A
 //! setting that is present but invalid stops start-up with a message naming
-//! it; a setting that is absent takes its default. With no Salesforce
-//! settings at all the app runs against the built-in sandbox org.
+//! it; a setting that is absent takes its default. An empty value counts as
+//! unset (`FOO=` in a .env file means "no value"); values are trimmed.
+//!
+//! The settings are one `serde` struct ([`Env`]): each variable's name, type
+//! and default are written once, on its field. Values are read as strings
+//! and parsed by the field's type (`serde_with::DisplayFromStr` for
+//! `FromStr` types, [`OnOff`] for every switch); `serde_path_to_error` names
+//! the variable a value failed in. [`validate`] runs the same parsing for one
+//! setting, for an admin console. Rules across settings (sandbox mode, the
+//! signing secret a real org needs) are in [`Config::from_lookup`].
+//!
+//! Sandbox mode (the built-in fake org, signed with a published secret)
+//! starts only when `SANDBOX=on`, or when no `SALESFORCE_*` setting is
+//! present **and** `BIND_ADDR` is a loopback address. Bound elsewhere with
+//! no Salesforce settings, the app starts with Salesforce "not connected".
 
+use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_with::{As, DisplayFromStr};
 use url::Url;
 
-/// A value that must never reach a log line or a `{:?}`.
+/// A value that must never reach a log line or a `{:?}`: `Debug` is
+/// redacted and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -24,9 +44,15 @@ impl Secret {
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret)
     }
 }
 
@@ -47,9 +73,406 @@ pub const SANDBOX_INTERCOM_SECRET: &str = "sandbox-intercom-client-secret";
 
 pub const DEFAULT_API_VERSION: &str = "67.0";
 
+/// The optional Case fields shown when `SALESFORCE_CASE_FIELDS` is unset:
+/// the standard ones a support team sets by hand.
+pub const DEFAULT_CASE_FIELDS: &[&str] = &["Type", "Status", "Reason", "Origin", "Priority"];
+
+/// Settings whose values are never echoed in an error message.
+const SECRET_SETTINGS: &[&str] = &[
+    "INTERCOM_CLIENT_SECRET",
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_REFRESH_TOKEN",
+    "INTERCOM_ACCESS_TOKEN",
+    "DATABASE_URL",
+];
+
+/// The Salesforce settings whose presence means "a real org".
+const SALESFORCE_SETTINGS: &[&str] = &[
+    "SALESFORCE_LOGIN_URL",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_REFRESH_TOKEN",
+];
+
+// ---- value types -------------------------------------------------------------
+
+/// A switch. The same spellings everywhere, in any case: `on`/`off`,
+/// `true`/`false`, `yes`/`no`, `1`/`0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OnOff(pub bool);
+
+impl FromStr for OnOff {
+    type Err = String;
+    fn from_str(v: &str) -> Result<OnOff, String> {
+        match v.to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "1" => Ok(OnOff(true)),
+            "off" | "false" | "no" | "0" => Ok(OnOff(false)),
+            _ => Err(format!(
+                "expected on or off (or true/false, yes/no, 1/0), got {v:?}"
+            )),
+        }
+    }
+}
+
+/// `SANDBOX`: `auto` (the default), or a switch forcing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum SandboxSwitch {
+    #[default]
+    Auto,
+    Forced(bool),
+}
+
+impl FromStr for SandboxSwitch {
+    type Err = String;
+    fn from_str(v: &str) -> Result<SandboxSwitch, String> {
+        if v.eq_ignore_ascii_case("auto") {
+            return Ok(SandboxSwitch::Auto);
+        }
+        v.parse::<OnOff>()
+            .map(|o| SandboxSwitch::Forced(o.0))
+            .map_err(|_| format!("expected auto, on or off, got {v:?}"))
+    }
+}
+
+/// `SALESFORCE_LOGIN_URL`: an http(s) URL with a host.
+#[derive(Debug, Clone)]
+struct LoginUrl(Url);
+
+impl FromStr for LoginUrl {
+    type Err = String;
+    fn from_str(v: &str) -> Result<LoginUrl, String> {
+        let url = Url::parse(v).map_err(|e| e.to_string())?;
+        if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+            return Err("expected an https:// URL such as https://login.salesforce.com".into());
+        }
+        Ok(LoginUrl(url))
+    }
+}
+
+/// `SALESFORCE_API_VERSION`: accepts `67`, `67.0` and `v67.0`; holds `67.0`.
+#[derive(Debug, Clone)]
+struct ApiVersion(String);
+
+impl FromStr for ApiVersion {
+    type Err = String;
+    fn from_str(v: &str) -> Result<ApiVersion, String> {
+        let bad = || format!("expected a version such as 67.0, got {v:?}");
+        let s = v.strip_prefix('v').unwrap_or(v);
+        let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
+        let major: u32 = major.parse().map_err(|_| bad())?;
+        let minor: u32 = minor.parse().map_err(|_| bad())?;
+        if !(20..=99).contains(&major) {
+            return Err(bad());
+        }
+        Ok(ApiVersion(format!("{major}.{minor}")))
+    }
+}
+
+/// A count of milliseconds above zero.
+#[derive(Debug, Clone, Copy)]
+struct Millis(u64);
+
+impl FromStr for Millis {
+    type Err = String;
+    fn from_str(v: &str) -> Result<Millis, String> {
+        match v.parse::<u64>() {
+            Ok(0) => Err("must be above 0".to_string()),
+            Ok(n) => Ok(Millis(n)),
+            Err(e) => Err(format!("{v:?}: {e}")),
+        }
+    }
+}
+
+/// `SALESFORCE_CASE_RECORD_TYPE`: a developer name or an id.
+#[derive(Debug, Clone)]
+struct RecordType(String);
+
+impl FromStr for RecordType {
+    type Err = String;
+    fn from_str(v: &str) -> Result<RecordType, String> {
+        if v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        {
+            Ok(RecordType(v.to_string()))
+        } else {
+            Err(format!(
+                "expected a record type developer name (e.g. Support) or id, got {v:?}"
+            ))
+        }
+    }
+}
+
+/// `SALESFORCE_LEAD_PLACEHOLDER`: at most 40 characters.
+#[derive(Debug, Clone)]
+struct Placeholder(String);
+
+impl FromStr for Placeholder {
+    type Err = String;
+    fn from_str(v: &str) -> Result<Placeholder, String> {
+        if v.chars().count() > 40 {
+            return Err("at most 40 characters (it must fit Lead.FirstName)".to_string());
+        }
+        Ok(Placeholder(v.to_string()))
+    }
+}
+
+/// `SALESFORCE_CASE_FIELDS`: comma-separated field API names.
+#[derive(Debug, Clone)]
+struct FieldList(Vec<String>);
+
+impl FromStr for FieldList {
+    type Err = String;
+    fn from_str(list: &str) -> Result<FieldList, String> {
+        let fields: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+        let api_name = |f: &String| {
+            f.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        match fields.iter().find(|f| !api_name(f)) {
+            Some(bad) => Err(format!(
+                "expected comma-separated field API names, got {bad:?}"
+            )),
+            None => Ok(FieldList(fields)),
+        }
+    }
+}
+
+/// Who owns a case the app creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseOwner {
+    /// Salesforce's case assignment rules (the default).
+    #[default]
+    AssignmentRules,
+    /// The teammate's own Salesforce user (matched by email).
+    Teammate,
+}
+
+impl FromStr for CaseOwner {
+    type Err = String;
+    fn from_str(v: &str) -> Result<CaseOwner, String> {
+        match v {
+            "assignment_rules" => Ok(CaseOwner::AssignmentRules),
+            "teammate" => Ok(CaseOwner::Teammate),
+            _ => Err(format!("expected assignment_rules or teammate, got {v:?}")),
+        }
+    }
+}
+
+/// Where the task store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `sqlite::memory:`: gone at exit (tests, the sandbox).
+    Memory,
+    /// `sqlite:///path/x.db` or `sqlite://x.db` (relative).
+    File(PathBuf),
+}
+
+impl Database {
+    /// Parses a `DATABASE_URL`; only SQLite is supported. The reason never
+    /// repeats the URL (it may carry a password).
+    pub fn parse(url: &str) -> Result<Database, String> {
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(Database::Memory);
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| "expected sqlite:///path/to/file.db or sqlite::memory:".to_string())?;
+        // Query parameters (`?mode=rwc`) are accepted and ignored.
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err("the URL names no database file".to_string());
+        }
+        Ok(Database::File(PathBuf::from(path)))
+    }
+}
+
+impl FromStr for Database {
+    type Err = String;
+    fn from_str(v: &str) -> Result<Database, String> {
+        Database::parse(v)
+    }
+}
+
+// ---- the settings ------------------------------------------------------------
+
+/// Every variable the app reads: its name (the field's, in capitals), its
+/// type and its default. Absent is `None` or the default.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct Env {
+    #[serde(default = "defaults::bind_addr", with = "As::<DisplayFromStr>")]
+    bind_addr: SocketAddr,
+    #[serde(default, with = "As::<DisplayFromStr>")]
+    sandbox: SandboxSwitch,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    salesforce_login_url: Option<LoginUrl>,
+    #[serde(default)]
+    salesforce_client_id: Option<String>,
+    #[serde(default)]
+    salesforce_client_secret: Option<Secret>,
+    #[serde(default)]
+    salesforce_refresh_token: Option<Secret>,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    salesforce_api_version: Option<ApiVersion>,
+    #[serde(default)]
+    intercom_client_secret: Option<Secret>,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    preview: Option<OnOff>,
+    #[serde(default = "defaults::cache_ttl_secs", with = "As::<DisplayFromStr>")]
+    cache_ttl_secs: u64,
+    #[serde(default = "defaults::cache_max_entries", with = "As::<DisplayFromStr>")]
+    cache_max_entries: u64,
+    #[serde(
+        default = "defaults::salesforce_timeout_ms",
+        with = "As::<DisplayFromStr>"
+    )]
+    salesforce_timeout_ms: Millis,
+    #[serde(default = "defaults::data_dir")]
+    data_dir: PathBuf,
+    #[serde(default = "defaults::fixtures_dir")]
+    fixtures_dir: PathBuf,
+    #[serde(default)]
+    intercom_workspace_id: Option<String>,
+    #[serde(default)]
+    intercom_access_token: Option<Secret>,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    intercom_api_url: Option<Url>,
+    #[serde(default, with = "As::<DisplayFromStr>")]
+    salesforce_maintain_ownership: OnOff,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    salesforce_case_record_type: Option<RecordType>,
+    #[serde(default, with = "As::<DisplayFromStr>")]
+    salesforce_case_owner: CaseOwner,
+    #[serde(default = "defaults::lead_placeholder", with = "As::<DisplayFromStr>")]
+    salesforce_lead_placeholder: Placeholder,
+    #[serde(default = "defaults::case_fields", with = "As::<DisplayFromStr>")]
+    salesforce_case_fields: FieldList,
+    #[serde(default, with = "As::<DisplayFromStr>")]
+    auto_tasks: OnOff,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    database_url: Option<Database>,
+}
+
+/// Each default, once.
+mod defaults {
+    use super::*;
+
+    pub fn bind_addr() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    }
+    pub fn cache_ttl_secs() -> u64 {
+        120
+    }
+    pub fn cache_max_entries() -> u64 {
+        10_000
+    }
+    pub fn salesforce_timeout_ms() -> Millis {
+        Millis(4_000)
+    }
+    pub fn data_dir() -> PathBuf {
+        "./data".into()
+    }
+    pub fn fixtures_dir() -> PathBuf {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").into()
+    }
+    pub fn lead_placeholder() -> Placeholder {
+        Placeholder("[not provided]".to_string())
+    }
+    pub fn case_fields() -> FieldList {
+        FieldList(DEFAULT_CASE_FIELDS.iter().map(|f| f.to_string()).collect())
+    }
+}
+
+/// The names of every setting, as `serde` sees them (from the derive, so
+/// never out of step with [`Env`]).
+pub fn setting_names() -> &'static [&'static str] {
+    struct Names(Option<&'static [&'static str]>);
+    impl<'de> Deserializer<'de> for &mut Names {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("names only"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = Some(fields);
+            Err(serde::de::Error::custom("names only"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    static NAMES: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut n = Names(None);
+        let _ = Env::deserialize(&mut n);
+        n.0.expect("Env is a struct")
+    })
+}
+
+/// Parses `values` (name → trimmed, non-empty value) into [`Env`], naming
+/// the setting that failed.
+fn parse(values: &HashMap<&'static str, String>) -> Result<Env, ConfigError> {
+    let object: serde_json::Map<String, Value> = values
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+        .collect();
+    serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+        let path = e.path().to_string();
+        let name = setting_names()
+            .iter()
+            .copied()
+            .find(|n| *n == path)
+            .unwrap_or("configuration");
+        let mut reason = e.into_inner().to_string();
+        // Name the value for what std's parsers do not, but never a secret's.
+        if let Some(v) = values.get(name) {
+            if !SECRET_SETTINGS.contains(&name) && !reason.contains(v.as_str()) {
+                reason = format!("{v:?}: {reason}");
+            }
+        }
+        ConfigError::Invalid { name, reason }
+    })
+}
+
+/// Checks one setting's value as start-up would (for an admin console):
+/// `Err` says why, naming the setting. Rules across settings (such as the
+/// signing secret a real org needs) are not checked here.
+pub fn validate(name: &str, value: &str) -> Result<(), ConfigError> {
+    let Some(name) = setting_names().iter().copied().find(|n| *n == name) else {
+        return Err(ConfigError::Invalid {
+            name: "setting",
+            reason: format!("{name:?} is not a setting of this app"),
+        });
+    };
+    let value = value.trim();
+    let mut values = HashMap::new();
+    if !value.is_empty() {
+        values.insert(name, value.to_string());
+    }
+    parse(&values).map(|_| ())
+}
+
+// ---- the configuration the app uses -----------------------------------------
+
 #[derive(Debug, Clone)]
 pub enum SalesforceMode {
-    /// No Salesforce settings: start the built-in sandbox org and use it.
+    /// No Salesforce settings on a loopback bind (or `SANDBOX=on`): start
+    /// the built-in sandbox org and use it.
     Sandbox,
     /// A real org (or any server speaking its protocol).
     Org(OrgSettings),
@@ -96,15 +519,6 @@ pub struct Config {
     pub database: Option<Database>,
 }
 
-/// Who owns a case the app creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseOwner {
-    /// Salesforce's case assignment rules (the default).
-    AssignmentRules,
-    /// The teammate's own Salesforce user (matched by email).
-    Teammate,
-}
-
 /// Settings of the Create Lead and New Case forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormSettings {
@@ -121,134 +535,15 @@ pub struct FormSettings {
     pub case_fields: Vec<String>,
 }
 
-/// The optional Case fields shown when `SALESFORCE_CASE_FIELDS` is unset:
-/// the standard ones a support team sets by hand.
-pub const DEFAULT_CASE_FIELDS: &[&str] = &["Type", "Status", "Reason", "Origin", "Priority"];
-
 impl Default for FormSettings {
     fn default() -> Self {
         FormSettings {
             maintain_ownership: false,
             case_record_type: None,
-            case_owner: CaseOwner::AssignmentRules,
-            lead_placeholder: "[not provided]".to_string(),
-            case_fields: DEFAULT_CASE_FIELDS.iter().map(|f| f.to_string()).collect(),
+            case_owner: CaseOwner::default(),
+            lead_placeholder: defaults::lead_placeholder().0,
+            case_fields: defaults::case_fields().0,
         }
-    }
-}
-
-fn form_settings(get: &dyn Fn(&str) -> Option<String>) -> Result<FormSettings, ConfigError> {
-    let maintain_ownership = match get("SALESFORCE_MAINTAIN_OWNERSHIP").as_deref() {
-        None => false,
-        Some(v) if matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes") => true,
-        Some(v)
-            if matches!(
-                v.to_ascii_lowercase().as_str(),
-                "off" | "false" | "0" | "no"
-            ) =>
-        {
-            false
-        }
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                name: "SALESFORCE_MAINTAIN_OWNERSHIP",
-                reason: format!("expected on or off, got {other:?}"),
-            })
-        }
-    };
-    let case_record_type = match get("SALESFORCE_CASE_RECORD_TYPE") {
-        None => None,
-        Some(v)
-            if v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) =>
-        {
-            Some(v)
-        }
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                name: "SALESFORCE_CASE_RECORD_TYPE",
-                reason: format!(
-                    "expected a record type developer name (e.g. Support) or id, got {other:?}"
-                ),
-            })
-        }
-    };
-    let case_owner = match get("SALESFORCE_CASE_OWNER").as_deref() {
-        None | Some("assignment_rules") => CaseOwner::AssignmentRules,
-        Some("teammate") => CaseOwner::Teammate,
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                name: "SALESFORCE_CASE_OWNER",
-                reason: format!("expected assignment_rules or teammate, got {other:?}"),
-            })
-        }
-    };
-    let lead_placeholder =
-        get("SALESFORCE_LEAD_PLACEHOLDER").unwrap_or_else(|| "[not provided]".into());
-    if lead_placeholder.chars().count() > 40 {
-        return Err(ConfigError::Invalid {
-            name: "SALESFORCE_LEAD_PLACEHOLDER",
-            reason: "at most 40 characters (it must fit Lead.FirstName)".to_string(),
-        });
-    }
-    let case_fields = match get("SALESFORCE_CASE_FIELDS") {
-        None => DEFAULT_CASE_FIELDS.iter().map(|f| f.to_string()).collect(),
-        Some(list) => {
-            let fields: Vec<String> = list
-                .split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(str::to_string)
-                .collect();
-            let api_name = |f: &String| {
-                f.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                    && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            };
-            if let Some(bad) = fields.iter().find(|f| !api_name(f)) {
-                return Err(ConfigError::Invalid {
-                    name: "SALESFORCE_CASE_FIELDS",
-                    reason: format!("expected comma-separated field API names, got {bad:?}"),
-                });
-            }
-            fields
-        }
-    };
-    Ok(FormSettings {
-        maintain_ownership,
-        case_record_type,
-        case_owner,
-        lead_placeholder,
-        case_fields,
-    })
-}
-
-/// Where the task store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    /// `sqlite::memory:`: gone at exit (tests, the sandbox).
-    Memory,
-    /// `sqlite:///path/x.db` or `sqlite://x.db` (relative).
-    File(PathBuf),
-}
-
-impl Database {
-    /// Parses a `DATABASE_URL`; only SQLite is supported.
-    pub fn parse(url: &str) -> Result<Database, String> {
-        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
-            return Ok(Database::Memory);
-        }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| {
-                format!("expected sqlite:///path/to/file.db or sqlite::memory:, got {url:?}")
-            })?;
-        // Query parameters (`?mode=rwc`) are accepted and ignored.
-        let path = path.split('?').next().unwrap_or_default();
-        if path.is_empty() {
-            return Err(format!("{url:?} names no database file"));
-        }
-        Ok(Database::File(PathBuf::from(path)))
     }
 }
 
@@ -259,189 +554,94 @@ impl Config {
 
     /// Reads settings through `get`, so tests need not touch the process env.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        // An empty variable counts as unset: `FOO=` in a .env file means "no value".
-        let get = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let values: HashMap<&'static str, String> = setting_names()
+            .iter()
+            .filter_map(|&name| {
+                let v = get(name)?.trim().to_string();
+                (!v.is_empty()).then_some((name, v))
+            })
+            .collect();
+        let env = parse(&values)?;
 
-        let bind_addr = parse_or(
-            "BIND_ADDR",
-            get("BIND_ADDR"),
-            "127.0.0.1:8080".parse().unwrap(),
-        )?;
-
-        let sf_keys = [
-            "SALESFORCE_LOGIN_URL",
-            "SALESFORCE_CLIENT_ID",
-            "SALESFORCE_CLIENT_SECRET",
-            "SALESFORCE_REFRESH_TOKEN",
-        ];
-        let sandbox = match get("SANDBOX").as_deref() {
-            None | Some("auto") => sf_keys.iter().all(|k| get(k).is_none()),
-            Some("on" | "true" | "1") => true,
-            Some("off" | "false" | "0") => false,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "SANDBOX",
-                    reason: format!("expected auto, on or off, got {other:?}"),
-                })
-            }
+        let any_salesforce = SALESFORCE_SETTINGS.iter().any(|k| values.contains_key(k));
+        let sandbox = match env.sandbox {
+            SandboxSwitch::Forced(on) => on,
+            // A fake org signed with a published secret only where nobody
+            // else can reach it.
+            SandboxSwitch::Auto => !any_salesforce && env.bind_addr.ip().is_loopback(),
         };
 
         let salesforce = if sandbox {
             SalesforceMode::Sandbox
         } else {
-            let login = get("SALESFORCE_LOGIN_URL")
-                .unwrap_or_else(|| "https://login.salesforce.com".to_string());
-            let login_url = Url::parse(&login).map_err(|e| ConfigError::Invalid {
-                name: "SALESFORCE_LOGIN_URL",
-                reason: e.to_string(),
-            })?;
-            if !matches!(login_url.scheme(), "https" | "http") || login_url.host().is_none() {
-                return Err(ConfigError::Invalid {
-                    name: "SALESFORCE_LOGIN_URL",
-                    reason: "expected an https:// URL such as https://login.salesforce.com"
-                        .to_string(),
-                });
-            }
+            let login_url = match env.salesforce_login_url {
+                Some(u) => u.0,
+                None => Url::parse("https://login.salesforce.com").expect("a valid URL"),
+            };
             SalesforceMode::Org(OrgSettings {
                 login_url,
-                client_id: get("SALESFORCE_CLIENT_ID"),
-                client_secret: get("SALESFORCE_CLIENT_SECRET").map(Secret::new),
-                refresh_token: get("SALESFORCE_REFRESH_TOKEN").map(Secret::new),
+                client_id: env.salesforce_client_id,
+                client_secret: env.salesforce_client_secret,
+                refresh_token: env.salesforce_refresh_token,
             })
         };
 
-        let preview = match get("PREVIEW").as_deref() {
-            None => sandbox,
-            Some("on") => true,
-            Some("off") => false,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "PREVIEW",
-                    reason: format!("expected on or off, got {other:?}"),
-                })
-            }
-        };
-
-        let intercom_client_secret = match (get("INTERCOM_CLIENT_SECRET"), &salesforce) {
-            (Some(s), _) => Secret::new(s),
-            (None, SalesforceMode::Sandbox) => Secret::new(SANDBOX_INTERCOM_SECRET),
-            (None, SalesforceMode::Org(_)) => {
+        let intercom_client_secret = match env.intercom_client_secret {
+            Some(s) => s,
+            None if sandbox => Secret::new(SANDBOX_INTERCOM_SECRET),
+            None => {
                 return Err(ConfigError::Missing {
                     name: "INTERCOM_CLIENT_SECRET",
-                    when: "a Salesforce org is configured (it signs every Intercom request)",
+                    when: "the app is not in sandbox mode (it signs every Intercom request)",
                 })
             }
-        };
-
-        let api_version = match get("SALESFORCE_API_VERSION") {
-            None => DEFAULT_API_VERSION.to_string(),
-            Some(v) => normalise_version(&v).ok_or_else(|| ConfigError::Invalid {
-                name: "SALESFORCE_API_VERSION",
-                reason: format!("expected a version such as 67.0, got {v:?}"),
-            })?,
-        };
-
-        let cache_ttl_secs: u64 = parse_or("CACHE_TTL_SECS", get("CACHE_TTL_SECS"), 120)?;
-        let cache_max_entries: u64 =
-            parse_or("CACHE_MAX_ENTRIES", get("CACHE_MAX_ENTRIES"), 10_000)?;
-        let timeout_ms: u64 =
-            parse_or("SALESFORCE_TIMEOUT_MS", get("SALESFORCE_TIMEOUT_MS"), 4_000)?;
-        if timeout_ms == 0 {
-            return Err(ConfigError::Invalid {
-                name: "SALESFORCE_TIMEOUT_MS",
-                reason: "must be above 0".to_string(),
-            });
-        }
-
-        let intercom_api_url = match get("INTERCOM_API_URL") {
-            None => None,
-            Some(u) => Some(Url::parse(&u).map_err(|e| ConfigError::Invalid {
-                name: "INTERCOM_API_URL",
-                reason: format!("{u:?}: {e}"),
-            })?),
-        };
-
-        let auto_tasks = match get("AUTO_TASKS").as_deref() {
-            None | Some("off" | "false" | "0") => false,
-            Some("on" | "true" | "1") => true,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "AUTO_TASKS",
-                    reason: format!("expected on or off, got {other:?}"),
-                })
-            }
-        };
-        let database = match get("DATABASE_URL") {
-            None => None,
-            Some(u) => Some(Database::parse(&u).map_err(|reason| ConfigError::Invalid {
-                name: "DATABASE_URL",
-                reason,
-            })?),
         };
 
         Ok(Config {
-            bind_addr,
+            bind_addr: env.bind_addr,
             intercom_client_secret,
             salesforce,
-            api_version,
-            cache_ttl: Duration::from_secs(cache_ttl_secs),
-            cache_max_entries,
-            salesforce_timeout: Duration::from_millis(timeout_ms),
-            data_dir: get("DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
-            fixtures_dir: get("FIXTURES_DIR")
-                .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").into())
-                .into(),
-            workspace_id: get("INTERCOM_WORKSPACE_ID"),
-            intercom_access_token: get("INTERCOM_ACCESS_TOKEN").map(Secret::new),
-            intercom_api_url,
-            preview,
-            forms: form_settings(&get)?,
-            auto_tasks,
-            database,
+            api_version: env
+                .salesforce_api_version
+                .map(|v| v.0)
+                .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
+            cache_ttl: Duration::from_secs(env.cache_ttl_secs),
+            cache_max_entries: env.cache_max_entries,
+            salesforce_timeout: Duration::from_millis(env.salesforce_timeout_ms.0),
+            data_dir: env.data_dir,
+            fixtures_dir: env.fixtures_dir,
+            workspace_id: env.intercom_workspace_id,
+            intercom_access_token: env.intercom_access_token,
+            intercom_api_url: env.intercom_api_url,
+            preview: env.preview.map_or(sandbox, |p| p.0),
+            forms: FormSettings {
+                maintain_ownership: env.salesforce_maintain_ownership.0,
+                case_record_type: env.salesforce_case_record_type.map(|r| r.0),
+                case_owner: env.salesforce_case_owner,
+                lead_placeholder: env.salesforce_lead_placeholder.0,
+                case_fields: env.salesforce_case_fields.0,
+            },
+            auto_tasks: env.auto_tasks.0,
+            database: env.database_url,
         })
     }
 
     pub fn is_sandbox(&self) -> bool {
         matches!(self.salesforce, SalesforceMode::Sandbox)
     }
-}
 
-fn parse_or<T: std::str::FromStr>(
-    name: &'static str,
-    value: Option<String>,
-    default: T,
-) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    match value {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
-            name,
-            reason: format!("{v:?}: {e}"),
-        }),
+    /// No Salesforce settings, yet not in sandbox mode because the bind
+    /// address is not loopback (`main` says so at start-up).
+    pub fn sandbox_refused_off_loopback(&self) -> bool {
+        matches!(&self.salesforce, SalesforceMode::Org(o) if o.client_id.is_none()
+            && o.client_secret.is_none() && o.refresh_token.is_none())
+            && !self.bind_addr.ip().is_loopback()
     }
-}
-
-/// Accepts `67`, `67.0` and `v67.0`; returns `67.0`.
-fn normalise_version(v: &str) -> Option<String> {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
-    let major: u32 = major.parse().ok()?;
-    let minor: u32 = minor.parse().ok()?;
-    (20..=99)
-        .contains(&major)
-        .then(|| format!("{major}.{minor}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let m: HashMap<String, String> = pairs
@@ -458,6 +658,48 @@ mod tests {
         assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.api_version, DEFAULT_API_VERSION);
         assert_eq!(c.intercom_client_secret.expose(), SANDBOX_INTERCOM_SECRET);
+        assert_eq!(c.cache_ttl, Duration::from_secs(120));
+        assert_eq!(c.cache_max_entries, 10_000);
+        assert_eq!(c.salesforce_timeout, Duration::from_millis(4_000));
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert!(!c.auto_tasks);
+    }
+
+    #[test]
+    fn sandbox_mode_only_on_a_loopback_bind_or_when_forced() {
+        for bind in ["127.0.0.1:8080", "[::1]:9000", "127.0.0.2:0"] {
+            assert!(cfg(&[("BIND_ADDR", bind)]).unwrap().is_sandbox(), "{bind}");
+        }
+        // Reachable from elsewhere and nothing configured: no fake org signed
+        // with a published secret, no preview, and the real secret is needed.
+        let err = cfg(&[("BIND_ADDR", "0.0.0.0:8080")]).unwrap_err();
+        assert!(err.to_string().contains("INTERCOM_CLIENT_SECRET"), "{err}");
+        let c = cfg(&[
+            ("BIND_ADDR", "0.0.0.0:8080"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+        ])
+        .unwrap();
+        assert!(!c.is_sandbox());
+        assert!(!c.preview);
+        assert!(c.sandbox_refused_off_loopback());
+        match &c.salesforce {
+            SalesforceMode::Org(o) => assert!(o.client_id.is_none(), "not connected"),
+            SalesforceMode::Sandbox => unreachable!(),
+        }
+        // SANDBOX=on forces it anywhere (and the preview follows).
+        let c = cfg(&[("BIND_ADDR", "0.0.0.0:8080"), ("SANDBOX", "on")]).unwrap();
+        assert!(c.is_sandbox() && c.preview);
+        assert!(!c.sandbox_refused_off_loopback());
+        // Any Salesforce setting means an org, even on loopback.
+        assert!(!cfg(&[
+            ("SALESFORCE_CLIENT_ID", "x"),
+            ("INTERCOM_CLIENT_SECRET", "s")
+        ])
+        .unwrap()
+        .is_sandbox());
+        assert!(!cfg(&[("SANDBOX", "off"), ("INTERCOM_CLIENT_SECRET", "s")])
+            .unwrap()
+            .is_sandbox());
     }
 
     #[test]
@@ -489,17 +731,20 @@ mod tests {
             ("SALESFORCE_TIMEOUT_MS", "0"),
             ("SANDBOX", "maybe"),
             ("INTERCOM_API_URL", "not a url"),
-            ("PREVIEW", "yes"),
+            ("PREVIEW", "sometimes"),
             ("SALESFORCE_MAINTAIN_OWNERSHIP", "sometimes"),
             ("SALESFORCE_CASE_OWNER", "robot"),
             ("SALESFORCE_CASE_RECORD_TYPE", "Support; DROP"),
             ("SALESFORCE_CASE_FIELDS", "Priority, Bad Field"),
+            ("SALESFORCE_LEAD_PLACEHOLDER", &"x".repeat(41)),
             ("AUTO_TASKS", "sometimes"),
             ("DATABASE_URL", "postgres://db/x"),
             ("DATABASE_URL", "sqlite://"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
+            // The admin console's check says the same.
+            assert_eq!(validate(k, v).unwrap_err(), err, "{k}");
         }
         let err = cfg(&[
             ("SALESFORCE_LOGIN_URL", "login.salesforce.com"),
@@ -507,6 +752,56 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("SALESFORCE_LOGIN_URL"));
+        let err = cfg(&[("CACHE_TTL_SECS", "soon")]).unwrap_err();
+        assert!(
+            err.to_string().contains("\"soon\""),
+            "names the value: {err}"
+        );
+    }
+
+    #[test]
+    fn one_switch_spelling_everywhere() {
+        for name in [
+            "PREVIEW",
+            "AUTO_TASKS",
+            "SALESFORCE_MAINTAIN_OWNERSHIP",
+            "SANDBOX",
+        ] {
+            for v in [
+                "on", "ON", "true", "True", "yes", "YES", "1", "off", "false", "No", "0",
+            ] {
+                assert_eq!(validate(name, v), Ok(()), "{name}={v}");
+            }
+            assert!(validate(name, "maybe").is_err(), "{name}");
+        }
+        assert!(cfg(&[("AUTO_TASKS", "yes")]).unwrap().auto_tasks);
+        assert!(!cfg(&[("PREVIEW", "No")]).unwrap().preview);
+        assert!(
+            cfg(&[("SALESFORCE_MAINTAIN_OWNERSHIP", "TRUE")])
+                .unwrap()
+                .forms
+                .maintain_ownership
+        );
+        assert_eq!(validate("SANDBOX", "auto"), Ok(()));
+    }
+
+    #[test]
+    fn validate_knows_every_setting_and_only_those() {
+        let names = setting_names();
+        assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
+        assert_eq!(names.len(), 24);
+        for n in names {
+            assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
+        }
+        assert!(validate("NOT_A_SETTING", "x").is_err());
+        assert_eq!(validate("CACHE_TTL_SECS", " 60 "), Ok(()));
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_values_are_trimmed() {
+        let c = cfg(&[("CACHE_TTL_SECS", ""), ("BIND_ADDR", " 127.0.0.1:9 ")]).unwrap();
+        assert_eq!(c.cache_ttl, Duration::from_secs(120));
+        assert_eq!(c.bind_addr.port(), 9);
     }
 
     #[test]
@@ -527,17 +822,20 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.forms, FormSettings::default());
         assert_eq!(c.forms.lead_placeholder, "[not provided]");
+        assert_eq!(c.forms.case_fields, DEFAULT_CASE_FIELDS);
         let c = cfg(&[
             ("SALESFORCE_MAINTAIN_OWNERSHIP", "on"),
             ("SALESFORCE_CASE_RECORD_TYPE", "Billing"),
             ("SALESFORCE_CASE_OWNER", "teammate"),
             ("SALESFORCE_LEAD_PLACEHOLDER", "(unknown)"),
+            ("SALESFORCE_CASE_FIELDS", "Priority, Origin,"),
         ])
         .unwrap();
         assert!(c.forms.maintain_ownership);
         assert_eq!(c.forms.case_record_type.as_deref(), Some("Billing"));
         assert_eq!(c.forms.case_owner, CaseOwner::Teammate);
         assert_eq!(c.forms.lead_placeholder, "(unknown)");
+        assert_eq!(c.forms.case_fields, ["Priority", "Origin"]);
     }
 
     #[test]
@@ -579,5 +877,12 @@ mod tests {
         ] {
             assert!(!dbg.contains(s), "{s} leaked into {dbg}");
         }
+    }
+
+    #[test]
+    fn an_error_never_repeats_a_secret() {
+        let err = cfg(&[("DATABASE_URL", "postgres://app:pa55word@db/x")]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
+        assert!(!err.to_string().contains("pa55word"), "{err}");
     }
 }

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod canvas;
 pub mod config;
+pub mod edge;
 pub mod fields;
 pub mod forms;
 pub mod intercom;

@@ -28,6 +28,13 @@ async fn main() -> ExitCode {
         }
     };
 
+    if config.sandbox_refused_off_loopback() {
+        eprintln!(
+            "No SALESFORCE_* settings, and BIND_ADDR {} is not a loopback address: \
+             the sandbox org is not started (SANDBOX=on forces it); Salesforce shows as not connected.",
+            config.bind_addr
+        );
+    }
     // The sandbox (org and Intercom API) lives as long as the server.
     let sandbox = if config.is_sandbox() {
         match sandbox::start(&mut config).await {
@@ -75,6 +82,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let router = sf_inbox::edge::traced(router);
     print_banner(&config, local, sandbox.as_ref().map(|s| s.org_url.as_str()));
     if let Some(url) = sandbox.as_ref().and_then(|s| s.intercom_url.as_deref()) {
         println!("  Intercom REST API: sandbox at {url} (notes land there)");

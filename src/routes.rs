@@ -1,56 +1,42 @@
-//! HTTP routes. Handlers stay thin: check the signature on the raw bytes,
-//! parse, hand over to the sidebar, serialise the canvas.
-//!
-//! Order matters: an oversized body is refused (413) before it is read in
-//! full, the signature is checked (401) before the JSON is parsed (400), and
-//! nothing else happens for a request that fails either.
+//! HTTP routes. Handlers stay thin: the extractors of [`crate::edge`] have
+//! already read the body under its limit, checked the signature (401) and
+//! parsed it (400); a handler hands the request over and serialises the
+//! answer.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::canvas::signature::{verify_body_signature, SignatureError};
-use crate::canvas::CanvasRequest;
-use crate::config::Secret;
+use crate::edge::{CanvasKit, SigningSecret};
 use crate::sidebar::Sidebar;
-
-/// Canvas Kit bodies are a few KB; `stored_data` and `content` are capped
-/// at 64 KB each, so 256 KB is generous.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+use crate::tasks::webhook::Webhooks;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub intercom_secret: Secret,
+    pub intercom_secret: SigningSecret,
     pub sidebar: Arc<Sidebar>,
-    pub webhooks: Arc<crate::tasks::webhook::Webhooks>,
+    pub webhooks: Arc<Webhooks>,
 }
 
-/// Why a request was refused before it reached the sidebar.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    #[error("invalid signature: {0}")]
-    Signature(#[from] SignatureError),
-    #[error("malformed JSON body: {0}")]
-    BadJson(String),
-}
-
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            HttpError::Signature(_) => StatusCode::UNAUTHORIZED,
-            HttpError::BadJson(_) => StatusCode::BAD_REQUEST,
-        };
-        (status, Json(json!({"error": self.to_string()}))).into_response()
+impl FromRef<AppState> for SigningSecret {
+    fn from_ref(s: &AppState) -> SigningSecret {
+        s.intercom_secret.clone()
     }
 }
 
+impl FromRef<AppState> for Arc<Webhooks> {
+    fn from_ref(s: &AppState) -> Arc<Webhooks> {
+        s.webhooks.clone()
+    }
+}
+
+/// The app's routes (without the request-id and trace layers, which
+/// [`crate::edge::traced`] puts around everything served).
 pub fn router(state: AppState) -> Router {
     // A bug must not blank the sidebar: a panic in a canvas handler still
     // answers 200 with a canvas. (Webhooks keep their 5xx so Intercom
@@ -63,40 +49,17 @@ pub fn router(state: AppState) -> Router {
         .merge(canvas)
         .route("/healthz", get(healthz))
         .route("/webhooks/intercom", crate::tasks::webhook::route())
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-fn verified(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<CanvasRequest, HttpError> {
-    let sig = headers
-        .get("x-body-signature")
-        .and_then(|v| v.to_str().ok());
-    verify_body_signature(state.intercom_secret.expose().as_bytes(), body, sig)?;
-    serde_json::from_slice(body).map_err(|e| HttpError::BadJson(e.to_string()))
-}
-
-async fn initialize(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HttpError> {
-    let req = verified(&state, &headers, &body)?;
+async fn initialize(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
     let canvas = state.sidebar.initialize(&req).await;
-    Ok(Json(canvas.into_response()).into_response())
+    Json(canvas.into_response()).into_response()
 }
 
-async fn submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HttpError> {
-    let req = verified(&state, &headers, &body)?;
+async fn submit(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
     let canvas = state.sidebar.submit(&req).await;
-    Ok(Json(canvas.into_response()).into_response())
+    Json(canvas.into_response()).into_response()
 }
 
 /// The answer when a canvas handler panicked: the teammate gets a screen

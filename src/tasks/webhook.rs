@@ -2,17 +2,16 @@
 //!
 //! The handler does the least it can before answering, because Intercom
 //! retries what is not answered in 5 s and favours endpoints that answer in
-//! 500 ms: check `X-Hub-Signature` (HMAC-SHA1 of the raw body with the
-//! client secret, compared in constant time) → 401 when it is missing or
-//! wrong; read the topic and conversation id; store the notification (synced
-//! to disk) → 200. Salesforce is never called here: the [`super::worker`]
+//! 500 ms. The [`Webhook`] extractor has checked `X-Hub-Signature` (HMAC-SHA1
+//! of the raw body with the client secret, compared in constant time) → 401
+//! when it is missing or wrong. The handler reads the topic and
+//! conversation id and stores the notification (synced to disk) → 200. Salesforce is never called here: the [`super::worker`]
 //! does that afterwards. A storage failure answers 503 so Intercom retries.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
 use axum::Json;
@@ -21,54 +20,37 @@ use tokio::sync::Notify;
 
 use super::store::TaskStore;
 use super::worker::{TOPIC_CLOSED, TOPIC_CREATED};
-use crate::canvas::signature::verify_hub_signature;
-use crate::config::Secret;
-use crate::routes::AppState;
+use crate::edge::{SigningSecret, Webhook};
 
-/// Notifications carry the whole conversation; allow more than a canvas.
-pub const MAX_WEBHOOK_BYTES: usize = 2 * 1024 * 1024;
-
-/// What the webhook route needs.
+/// What the webhook route needs besides the signing secret.
 pub struct Webhooks {
-    secret: Secret,
     /// `None` when `AUTO_TASKS` is off: notifications are acknowledged and dropped.
     queue: Option<(TaskStore, Arc<Notify>)>,
 }
 
 impl Webhooks {
-    pub fn new(secret: Secret, queue: Option<(TaskStore, Arc<Notify>)>) -> Webhooks {
-        Webhooks { secret, queue }
+    pub fn new(queue: Option<(TaskStore, Arc<Notify>)>) -> Webhooks {
+        Webhooks { queue }
     }
 }
 
-/// The route, for `routes::router`.
-pub fn route() -> MethodRouter<AppState> {
-    post(receive).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))
+/// The route, for any router state that provides the signing secret and
+/// the [`Webhooks`].
+pub fn route<S>() -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    SigningSecret: FromRef<S>,
+    Arc<Webhooks>: FromRef<S>,
+{
+    post(receive)
 }
 
 fn answer(status: StatusCode, v: Value) -> Response {
     (status, Json(v)).into_response()
 }
 
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let hooks = &state.webhooks;
-    let sig = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
-    if let Err(e) = verify_hub_signature(hooks.secret.expose().as_bytes(), &body, sig) {
-        tracing::warn!(error = %e, "webhook refused");
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": format!("invalid signature: {e}")}),
-        );
-    }
-    let v: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return answer(
-                StatusCode::BAD_REQUEST,
-                json!({"error": format!("malformed JSON body: {e}")}),
-            )
-        }
-    };
+async fn receive(State(hooks): State<Arc<Webhooks>>, hook: Webhook) -> Response {
+    let Webhook { body, json: v } = hook;
     let topic = v["topic"].as_str().unwrap_or_default();
     if !matches!(topic, TOPIC_CREATED | TOPIC_CLOSED) {
         return answer(StatusCode::OK, json!({"status": "ignored"}));

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod edge;
 mod forms_http;
 mod golden_canvases;
 mod intercom_client;

@@ -50,10 +50,20 @@ async fn signatures_are_checked_before_anything_else() {
     let junk = b"{not json".to_vec();
     let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &junk);
     assert_eq!(post(Some(sig), junk).await.unwrap().status(), 400);
-    // Too big: refused before it is read.
-    let huge = vec![b' '; 300 * 1024];
+    // Too big and mis-signed: still 401, whatever the size.
+    let huge = vec![b' '; 600 * 1024];
+    let wrong = sf_inbox::canvas::signature::sign_body(b"not-the-secret", &huge);
+    assert_eq!(post(Some(wrong), huge.clone()).await.unwrap().status(), 401);
+    // Too big and signed: a canvas saying so, never a 413 (#14).
     let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &huge);
-    assert_eq!(post(Some(sig), huge).await.unwrap().status(), 413);
+    let r = post(Some(sig), huge).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let canvas: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        texts(&canvas).contains("This request is too large"),
+        "{canvas}"
+    );
+    assert!(find_component(&canvas, "refresh").is_some(), "{canvas}");
     // None of those reached Salesforce.
     assert_eq!(app.org.api_calls(), 0);
     assert_eq!(app.org.token_requests(), 0);

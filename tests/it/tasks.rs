@@ -5,19 +5,16 @@
 
 use crate::common;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Map, Value};
-use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_hub;
 use sf_inbox::store::TokenStore;
 use sf_inbox::tasks::store::TaskStore;
 use sf_inbox::tasks::worker::{Fault, FaultPoint};
-use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 use sf_sandbox::FakeOrg;
 
 const INTEGRATION_USER: &str = "0055e000001IntgAAC";
@@ -397,98 +394,6 @@ async fn a_tampered_choice_is_checked_against_the_conversation() {
 
 // ---- automatic tasks --------------------------------------------------------
 
-struct Running {
-    url: String,
-    queue: Option<TaskStore>,
-    server: tokio::task::JoinHandle<()>,
-    worker: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.abort();
-        if let Some(w) = &self.worker {
-            w.abort();
-        }
-    }
-}
-
-async fn start(
-    org: &FakeOrg,
-    intercom: &FakeIntercom,
-    overrides: &[(&str, &str)],
-    fault: Option<Fault>,
-) -> Running {
-    start_with_tokens(org, intercom, overrides, fault, TokenStore::memory()).await
-}
-
-/// A restart must find the rotated refresh token, as `DATA_DIR` provides.
-async fn start_with_tokens(
-    org: &FakeOrg,
-    intercom: &FakeIntercom,
-    overrides: &[(&str, &str)],
-    fault: Option<Fault>,
-    tokens: TokenStore,
-) -> Running {
-    let url = intercom.url();
-    let mut all: Vec<(&str, &str)> = vec![
-        ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
-        ("INTERCOM_API_URL", &url),
-        ("INTERCOM_WORKSPACE_ID", "ws-test"),
-    ];
-    all.extend_from_slice(overrides);
-    let config = config_for(org, &all);
-    let built = app::build_with_fault(&config, tokens, fault).expect("app builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let router = built.router;
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    Running {
-        url: format!("http://{addr}"),
-        queue: built.task_queue.map(|(s, _)| s),
-        server,
-        worker: built.worker,
-    }
-}
-
-async fn fakes() -> (FakeOrg, FakeIntercom) {
-    let org = start_org().await;
-    let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures())
-        .await
-        .unwrap();
-    (org, intercom)
-}
-
-fn notification(id: &str, topic: &str, conversation: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "type": "notification_event", "app_id": "ws-test", "id": id, "topic": topic,
-        "delivery_attempts": 1, "created_at": 1767000000,
-        "data": {"type": "notification_event_data",
-                 "item": {"type": "conversation", "id": conversation, "state": "open"}}
-    }))
-    .unwrap()
-}
-
-async fn post_hook(url: &str, body: &[u8], sig: Option<String>) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .post(format!("{url}/webhooks/intercom"))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    if let Some(s) = sig {
-        req = req.header("x-hub-signature", s);
-    }
-    req.send().await.unwrap()
-}
-
-async fn deliver(url: &str, id: &str, topic: &str, conversation: &str) -> Value {
-    let body = notification(id, topic, conversation);
-    let resp = post_hook(url, &body, Some(sign_hub(SECRET.as_bytes(), &body))).await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
-
 /// Waits until nothing is pending.
 async fn drain(queue: &TaskStore) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -506,15 +411,9 @@ const CLOSED: &str = "conversation.admin.closed";
 
 #[tokio::test]
 async fn unsigned_and_mis_signed_notifications_are_refused() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
-    let body = notification("n1", CREATED, "4712");
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
+    let body = Notification::new("n1", CREATED, "4712").bytes();
     let bad = [
         None,
         Some(String::new()),
@@ -525,7 +424,7 @@ async fn unsigned_and_mis_signed_notifications_are_refused() {
         Some("sha1=zz".to_string()),
     ];
     for sig in bad {
-        let resp = post_hook(&app.url, &body, sig.clone()).await;
+        let resp = app.post_hook(&body, sig.clone()).await;
         assert_eq!(resp.status(), 401, "{sig:?}");
     }
     let queue = app.queue.as_ref().unwrap();
@@ -535,26 +434,20 @@ async fn unsigned_and_mis_signed_notifications_are_refused() {
         "nothing stored"
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(new_tasks(&org).is_empty());
+    assert!(new_tasks(org).is_empty());
 }
 
 #[tokio::test]
 async fn a_started_conversation_opens_a_task_and_closing_completes_it() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
     let queue = app.queue.as_ref().unwrap();
     assert_eq!(
-        deliver(&app.url, "n1", CREATED, "4712").await["status"],
+        app.deliver(&Notification::new("n1", CREATED, "4712")).await["status"],
         "queued"
     );
     drain(queue).await;
-    let tasks = new_tasks(&org);
+    let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     let t = &tasks[0];
     assert_eq!(who(t), LENA);
@@ -567,9 +460,9 @@ async fn a_started_conversation_opens_a_task_and_closing_completes_it() {
     assert_eq!(mapped.len(), 1);
     assert_eq!(mapped[0].task_id, t["Id"].as_str().unwrap());
 
-    deliver(&app.url, "n2", CLOSED, "4712").await;
+    app.deliver(&Notification::new("n2", CLOSED, "4712")).await;
     drain(queue).await;
-    let tasks = new_tasks(&org);
+    let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 1);
     let t = &tasks[0];
     assert_eq!(field(t, "Status"), Some("Completed"));
@@ -584,19 +477,13 @@ async fn a_started_conversation_opens_a_task_and_closing_completes_it() {
 
 #[tokio::test]
 async fn several_matching_leads_each_get_a_task_and_a_later_close_does_not_rewrite_them() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
     let queue = app.queue.as_ref().unwrap();
-    deliver(&app.url, "n1", CREATED, "4717").await;
-    deliver(&app.url, "n2", CLOSED, "4717").await;
+    app.deliver(&Notification::new("n1", CREATED, "4717")).await;
+    app.deliver(&Notification::new("n2", CLOSED, "4717")).await;
     drain(queue).await;
-    let tasks = new_tasks(&org);
+    let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 2);
     assert!(tasks
         .iter()
@@ -606,7 +493,7 @@ async fn several_matching_leads_each_get_a_task_and_a_later_close_does_not_rewri
         .all(|t| field(t, "OwnerId") == Some(INTEGRATION_USER)));
     // Reopened and closed again: the tasks completed by the first close stay as they are.
     org.clear_requests();
-    deliver(&app.url, "n3", CLOSED, "4717").await;
+    app.deliver(&Notification::new("n3", CLOSED, "4717")).await;
     drain(queue).await;
     assert!(
         org.requests()
@@ -619,32 +506,27 @@ async fn several_matching_leads_each_get_a_task_and_a_later_close_does_not_rewri
 
 #[tokio::test]
 async fn a_redelivered_notification_creates_no_second_task() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
     let queue = app.queue.as_ref().unwrap();
     assert_eq!(
-        deliver(&app.url, "n1", CREATED, "4711").await["status"],
+        app.deliver(&Notification::new("n1", CREATED, "4711")).await["status"],
         "queued"
     );
     assert_eq!(
-        deliver(&app.url, "n1", CREATED, "4711").await["status"],
+        app.deliver(&Notification::new("n1", CREATED, "4711")).await["status"],
         "duplicate"
     );
     drain(queue).await;
     assert_eq!(
-        deliver(&app.url, "n1", CREATED, "4711").await["status"],
+        app.deliver(&Notification::new("n1", CREATED, "4711")).await["status"],
         "duplicate"
     );
     // A second notification of the same event with a new id.
-    deliver(&app.url, "n1-bis", CREATED, "4711").await;
+    app.deliver(&Notification::new("n1-bis", CREATED, "4711"))
+        .await;
     drain(queue).await;
-    let tasks = new_tasks(&org);
+    let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(who(&tasks[0]), HANA);
     assert_eq!(field(&tasks[0], "WhatId"), None);
@@ -653,47 +535,35 @@ async fn a_redelivered_notification_creates_no_second_task() {
 
 #[tokio::test]
 async fn people_not_in_salesforce_get_no_automatic_task_or_lead() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
     let leads_before = org.records("Lead").len();
-    deliver(&app.url, "n1", CREATED, "4715").await;
-    deliver(&app.url, "n2", CREATED, "4716").await;
+    app.deliver(&Notification::new("n1", CREATED, "4715")).await;
+    app.deliver(&Notification::new("n2", CREATED, "4716")).await;
     drain(app.queue.as_ref().unwrap()).await;
-    assert!(new_tasks(&org).is_empty());
+    assert!(new_tasks(org).is_empty());
     assert_eq!(org.records("Lead").len(), leads_before);
     assert_eq!(app.queue.as_ref().unwrap().counts().await.unwrap().done, 2);
 }
 
 #[tokio::test]
 async fn with_auto_tasks_off_notifications_are_acknowledged_and_dropped() {
-    let (org, intercom) = fakes().await;
-    let app = start(&org, &intercom, &[], None).await;
+    let app = TestApp::builder().workspace("ws-test").spawn().await;
+    let org = &app.org;
     assert!(app.queue.is_none());
-    let v = deliver(&app.url, "n1", CREATED, "4712").await;
+    let v = app.deliver(&Notification::new("n1", CREATED, "4712")).await;
     assert_eq!(v["status"], "ignored");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(new_tasks(&org).is_empty());
+    assert!(new_tasks(org).is_empty());
 }
 
 #[tokio::test]
 async fn salesforce_faults_are_retried_with_back_off() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
     let queue = app.queue.as_ref().unwrap();
     org.switches().fail_with(Some(503));
-    deliver(&app.url, "n1", CREATED, "4713").await;
+    app.deliver(&Notification::new("n1", CREATED, "4713")).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while queue.last_error("n1").await.unwrap().is_none() {
         assert!(Instant::now() < deadline);
@@ -707,7 +577,7 @@ async fn salesforce_faults_are_retried_with_back_off() {
         assert!(Instant::now() < deadline, "retried");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let tasks = new_tasks(&org);
+    let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 1);
     assert_eq!(who(&tasks[0]), OMAR);
     assert_eq!(field(&tasks[0], "WhatId"), Some(OMAR_OPP));
@@ -715,22 +585,29 @@ async fn salesforce_faults_are_retried_with_back_off() {
 
 #[tokio::test]
 async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
-    let (org, intercom) = fakes().await;
     let dir = std::env::temp_dir().join(format!(
         "sf-inbox-crash-{}-{}",
         std::process::id(),
         chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
     ));
     let db = format!("sqlite://{}", dir.join("tasks.db").display());
-    let env = [("AUTO_TASKS", "on"), ("DATABASE_URL", db.as_str())];
+    let life = || {
+        TestApp::builder()
+            .auto_tasks()
+            .env("DATABASE_URL", &db)
+            .tokens(TokenStore::file(&dir))
+    };
 
     // First life: the worker dies right after Salesforce created the first Task.
     let crashed = Arc::new(AtomicBool::new(false));
     let flag = crashed.clone();
     let fault: Fault =
         Arc::new(move |p| p == FaultPoint::AfterCreate && !flag.swap(true, Ordering::SeqCst));
-    let first = start_with_tokens(&org, &intercom, &env, Some(fault), TokenStore::file(&dir)).await;
-    deliver(&first.url, "n1", CREATED, "4717").await;
+    let first = life().fault(fault).spawn().await;
+    let org = &first.org;
+    first
+        .deliver(&Notification::new("n1", CREATED, "4717"))
+        .await;
     let worker = first.worker.as_ref().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !worker.is_finished() {
@@ -738,7 +615,7 @@ async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(crashed.load(Ordering::SeqCst));
-    assert_eq!(new_tasks(&org).len(), 1, "Salesforce has the first Task");
+    assert_eq!(new_tasks(org).len(), 1, "Salesforce has the first Task");
     let q = first.queue.clone().unwrap();
     assert!(
         q.tasks_for("4717").await.unwrap().is_empty(),
@@ -746,13 +623,14 @@ async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
     );
     assert_eq!(q.counts().await.unwrap().pending, 1);
     drop(q);
-    drop(first);
+    let (org, intercom) = first.stop();
 
-    // Second life on the same database: the notification is replayed.
-    let second = start_with_tokens(&org, &intercom, &env, None, TokenStore::file(&dir)).await;
+    // Second life on the same org and database: the notification is replayed.
+    let second = life().org(org).intercom(intercom).spawn().await;
+    let org = &second.org;
     let queue = second.queue.as_ref().unwrap();
     drain(queue).await;
-    let tasks = new_tasks(&org);
+    let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 2, "one per Lead, not three: {tasks:?}");
     let mut whos: Vec<_> = tasks.iter().map(|t| who(t).to_string()).collect();
     whos.sort();
@@ -760,27 +638,23 @@ async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
     assert_eq!(queue.tasks_for("4717").await.unwrap().len(), 2);
 
     // Intercom redelivers it too: still two.
-    deliver(&second.url, "n1", CREATED, "4717").await;
+    second
+        .deliver(&Notification::new("n1", CREATED, "4717"))
+        .await;
     drain(queue).await;
-    assert_eq!(new_tasks(&org).len(), 2);
-    drop(second);
+    assert_eq!(new_tasks(org).len(), 2);
+    second.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn the_webhook_answers_before_salesforce_work_is_done() {
-    let (org, intercom) = fakes().await;
-    let app = start(
-        &org,
-        &intercom,
-        &[("AUTO_TASKS", "on"), ("DATABASE_URL", "sqlite::memory:")],
-        None,
-    )
-    .await;
+    let app = TestApp::builder().auto_tasks().spawn().await;
+    let org = &app.org;
     org.switches().set_latency(Duration::from_millis(1500));
-    let v = deliver(&app.url, "n1", CREATED, "4712").await;
+    let v = app.deliver(&Notification::new("n1", CREATED, "4712")).await;
     assert_eq!(v["status"], "queued");
     // Answered, and Salesforce has not been written to yet.
-    assert!(new_tasks(&org).is_empty());
+    assert!(new_tasks(org).is_empty());
     org.switches().set_latency(Duration::ZERO);
 }

@@ -11,11 +11,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sf_inbox::app::{self, App};
-use sf_inbox::canvas::signature::sign_body;
+use sf_inbox::canvas::signature::{sign_body, sign_hub};
 use sf_inbox::config::Config;
 use sf_inbox::intercom::IntercomClient;
 use sf_inbox::sidebar::Sidebar;
 use sf_inbox::store::TokenStore;
+use sf_inbox::tasks::store::TaskStore;
+use sf_inbox::tasks::worker::Fault;
 use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 use sf_sandbox::FakeOrg;
 
@@ -40,9 +42,13 @@ pub struct TestApp {
     pub sidebar: Arc<Sidebar>,
     pub http: reqwest::Client,
     pub server: tokio::task::JoinHandle<()>,
+    /// With `AUTO_TASKS` on: the durable queue and the running worker.
+    pub queue: Option<TaskStore>,
+    pub worker: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Settings pointing at `org`, plus overrides.
+/// Settings pointing at `org`, plus overrides (an empty value removes a
+/// setting).
 pub fn config_for(org: &FakeOrg, overrides: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = [
         ("SALESFORCE_LOGIN_URL", org.url()),
@@ -75,52 +81,156 @@ pub fn config_for(org: &FakeOrg, overrides: &[(&str, &str)]) -> Config {
     Config::from_lookup(|k| env.get(k).cloned()).expect("test config is valid")
 }
 
+/// How a test app is made: `TestApp::builder().env(..).auto_tasks().spawn()`.
+/// By default: a fresh sandbox org and Intercom API, tokens in memory,
+/// automatic tasks off.
+#[derive(Default)]
+pub struct TestAppBuilder {
+    env: Vec<(String, String)>,
+    org: Option<FakeOrg>,
+    intercom: Option<FakeIntercom>,
+    tokens: Option<TokenStore>,
+    fault: Option<Fault>,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// Stops the server and the worker, handing back the fakes so that a
+    /// "restart" can run on the same org and Intercom.
+    pub fn stop(self) -> (FakeOrg, FakeIntercom) {
+        self.server.abort();
+        if let Some(w) = &self.worker {
+            w.abort();
+        }
+        (self.org, self.intercom)
+    }
+
+    /// The durable task queue (`AUTO_TASKS` on).
+    pub fn queue(&self) -> &TaskStore {
+        self.queue.as_ref().expect("built with auto_tasks()")
+    }
+}
+
+impl TestAppBuilder {
+    /// One setting (an empty value removes it from the defaults).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn envs(mut self, pairs: &[(&str, &str)]) -> Self {
+        for (k, v) in pairs {
+            self = self.env(k, v);
+        }
+        self
+    }
+
+    /// `AUTO_TASKS=on` with the queue in memory and webhooks from `ws-test`.
+    pub fn auto_tasks(self) -> Self {
+        self.env("AUTO_TASKS", "on")
+            .env("DATABASE_URL", "sqlite::memory:")
+            .workspace("ws-test")
+    }
+
+    /// `INTERCOM_WORKSPACE_ID`.
+    pub fn workspace(self, id: &str) -> Self {
+        self.env("INTERCOM_WORKSPACE_ID", id)
+    }
+
+    /// Runs against this org instead of a fresh one.
+    pub fn org(mut self, org: FakeOrg) -> Self {
+        self.org = Some(org);
+        self
+    }
+
+    /// Runs against this Intercom API instead of a fresh one.
+    pub fn intercom(mut self, intercom: FakeIntercom) -> Self {
+        self.intercom = Some(intercom);
+        self
+    }
+
+    /// Where Salesforce tokens are kept (memory by default).
+    pub fn tokens(mut self, store: TokenStore) -> Self {
+        self.tokens = Some(store);
+        self
+    }
+
+    /// A fault point in the task worker (crash tests).
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let org = match self.org {
+            Some(o) => o,
+            None => start_org().await,
+        };
+        let intercom = match self.intercom {
+            Some(i) => i,
+            None => FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures())
+                .await
+                .expect("fake Intercom starts"),
+        };
+        let intercom_url = intercom.url();
+        let mut all: Vec<(&str, &str)> = vec![
+            ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
+            ("INTERCOM_API_URL", &intercom_url),
+        ];
+        all.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let config = config_for(&org, &all);
+        let tokens = self.tokens.unwrap_or_else(TokenStore::memory);
+        let App {
+            router,
+            sidebar,
+            intercom: intercom_client,
+            task_queue,
+            worker,
+            ..
+        } = app::build_with_fault(&config, tokens, self.fault).expect("app builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let router = sf_inbox::edge::traced(router);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        TestApp {
+            url: format!("http://{addr}"),
+            org,
+            intercom,
+            intercom_client,
+            sidebar,
+            http: reqwest::Client::new(),
+            server,
+            queue: task_queue.map(|(s, _)| s),
+            worker,
+        }
+    }
+}
+
 pub async fn spawn() -> TestApp {
-    spawn_with(&[]).await
+    TestApp::builder().spawn().await
 }
 
 pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
-    let org = start_org().await;
-    spawn_on(org, overrides, TokenStore::memory()).await
+    TestApp::builder().envs(overrides).spawn().await
 }
 
 pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: TokenStore) -> TestApp {
-    let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures())
+    TestApp::builder()
+        .org(org)
+        .envs(overrides)
+        .tokens(store)
+        .spawn()
         .await
-        .expect("fake Intercom starts");
-    let intercom_url = intercom.url();
-    let mut all: Vec<(&str, &str)> = vec![
-        ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
-        ("INTERCOM_API_URL", &intercom_url),
-    ];
-    all.extend_from_slice(overrides);
-    let config = config_for(&org, &all);
-    let App {
-        router,
-        sidebar,
-        intercom: intercom_client,
-        ..
-    } = app::build(&config, store).expect("app builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    TestApp {
-        url: format!("http://{addr}"),
-        org,
-        intercom,
-        intercom_client,
-        sidebar,
-        http: reqwest::Client::new(),
-        server,
-    }
 }
 
 impl TestApp {
     pub async fn post_signed(&self, path: &str, body: &Value) -> reqwest::Response {
-        let bytes = serde_json::to_vec(body).unwrap();
-        let sig = sign_body(SECRET.as_bytes(), &bytes);
+        let (bytes, sig) = Signed::canvas(body);
         self.http
             .post(format!("{}{}", self.url, path))
             .header("content-type", "application/json")
@@ -150,6 +260,87 @@ impl TestApp {
 
     pub async fn submit(&self, body: &Value) -> Value {
         self.canvas("/canvas/submit", body).await
+    }
+
+    /// Posts a webhook body with `signature` as its `X-Hub-Signature`
+    /// (`None`: no header).
+    pub async fn post_hook(&self, body: &[u8], signature: Option<String>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/webhooks/intercom", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(s) = signature {
+            req = req.header("x-hub-signature", s);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Delivers a signed notification and returns the JSON answer,
+    /// asserting a 200.
+    pub async fn deliver(&self, notification: &Notification) -> Value {
+        let (body, sig) = Signed::hook(&notification.body());
+        let resp = self.post_hook(&body, Some(sig)).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+}
+
+/// Signing as Intercom does.
+pub struct Signed;
+
+impl Signed {
+    /// The bytes of a Canvas Kit body and their `X-Body-Signature`.
+    pub fn canvas(body: &Value) -> (Vec<u8>, String) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let sig = sign_body(SECRET.as_bytes(), &bytes);
+        (bytes, sig)
+    }
+
+    /// The bytes of a webhook body and their `X-Hub-Signature`.
+    pub fn hook(body: &Value) -> (Vec<u8>, String) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let sig = sign_hub(SECRET.as_bytes(), &bytes);
+        (bytes, sig)
+    }
+}
+
+/// A webhook notification in Intercom's shape:
+/// `Notification::new("n1", CREATED, "4712").app_id("ws-other")`.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: String,
+    pub topic: String,
+    pub conversation: String,
+    pub app_id: String,
+}
+
+impl Notification {
+    pub fn new(id: &str, topic: &str, conversation: &str) -> Notification {
+        Notification {
+            id: id.to_string(),
+            topic: topic.to_string(),
+            conversation: conversation.to_string(),
+            app_id: "ws-test".to_string(),
+        }
+    }
+
+    pub fn app_id(mut self, app_id: &str) -> Notification {
+        self.app_id = app_id.to_string();
+        self
+    }
+
+    pub fn body(&self) -> Value {
+        json!({
+            "type": "notification_event", "app_id": self.app_id, "id": self.id,
+            "topic": self.topic, "delivery_attempts": 1, "created_at": 1767000000,
+            "data": {"type": "notification_event_data",
+                     "item": {"type": "conversation", "id": self.conversation, "state": "open"}}
+        })
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.body()).unwrap()
     }
 }
 
