@@ -46,6 +46,33 @@ pub struct LoggedRequest {
     pub subrequests: usize,
     /// The `Sforce-Auto-Assign` header, when sent.
     pub auto_assign: Option<String>,
+    /// A composite's subrequests, in order (empty otherwise).
+    pub subcalls: Vec<LoggedCall>,
+}
+
+/// One REST call: a request, or a subrequest of a composite.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoggedCall {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// The `Sforce-Auto-Assign` header (a subrequest's `httpHeaders`).
+    pub auto_assign: Option<String>,
+}
+
+impl LoggedRequest {
+    /// This request as a call, then its composite subrequests: every REST
+    /// call it stood for, e.g. to count the creates however they came.
+    pub fn calls(&self) -> Vec<LoggedCall> {
+        let mut out = vec![LoggedCall {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status: self.status,
+            auto_assign: self.auto_assign.clone(),
+        }];
+        out.extend(self.subcalls.iter().cloned());
+        out
+    }
 }
 
 /// Current switch values.

@@ -141,6 +141,7 @@ struct Trace {
     soql: Vec<String>,
     subrequests: usize,
     auto_assign: Option<String>,
+    subcalls: Vec<crate::LoggedCall>,
 }
 
 pub(super) fn router(inner: Arc<Inner>) -> Router {
@@ -169,6 +170,7 @@ fn log(inner: &Inner, method: &Method, path: &str, trace: Trace, status: u16) {
         status,
         subrequests: trace.subrequests,
         auto_assign: trace.auto_assign,
+        subcalls: trace.subcalls,
     });
 }
 
@@ -326,7 +328,12 @@ async fn services(
         Reply::error(SfError::not_found())
     };
     let create_latency = inner.switches.state().create_latency_ms;
-    if create_latency > 0 && method == Method::POST && path.contains("/sobjects/") {
+    let creates = (method == Method::POST && path.contains("/sobjects/"))
+        || trace
+            .subcalls
+            .iter()
+            .any(|c| c.method == "POST" && c.path.contains("/sobjects/"));
+    if create_latency > 0 && creates {
         tokio::time::sleep(std::time::Duration::from_millis(create_latency)).await;
     }
     trace.auto_assign = headers
@@ -995,13 +1002,25 @@ impl Inner {
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
                 None => (url.clone(), None),
             };
+            // A subrequest's own headers (`httpHeaders`), as Salesforce takes them.
+            let mut sub_headers = HeaderMap::new();
+            if let Some(h) = req.get("httpHeaders").and_then(Value::as_object) {
+                for (k, v) in h {
+                    if let (Ok(name), Some(Ok(value))) = (
+                        axum::http::HeaderName::from_bytes(k.as_bytes()),
+                        v.as_str().map(axum::http::HeaderValue::from_str),
+                    ) {
+                        sub_headers.insert(name, value);
+                    }
+                }
+            }
             let reply = match path.strip_prefix("/services/data/") {
                 Some(rest) => self.route(
                     &method,
                     rest,
                     query.as_deref(),
                     sub_body,
-                    &HeaderMap::new(),
+                    &sub_headers,
                     token,
                     trace,
                     true,
@@ -1015,6 +1034,15 @@ impl Inner {
             if reply.status >= 400 {
                 failed = true;
             }
+            trace.subcalls.push(crate::LoggedCall {
+                method: method.to_string(),
+                path: path.clone(),
+                status: reply.status,
+                auto_assign: sub_headers
+                    .get("sforce-auto-assign")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            });
             let body = reply.body_json();
             if reply.status < 400 {
                 results.insert(ref_id.clone(), body.clone());
