@@ -2,15 +2,26 @@
 //!
 //! - [`canvas`]: the Canvas Kit protocol (components, requests, signatures)
 //! - [`salesforce`]: OAuth, REST client, SOQL builder, cache, person lookup
+//! - [`actions`]: every component id, and the typed action of a submit
+//! - [`fields`]: describes as field specs, the form model and its checks (pure)
+//! - [`profile`]: who the signed person is (client, profile cache, currency
+//!   memo, company names through Intercom), for every flow that asks
+//! - [`services`]: Lead and Case creation, one idempotent-create mechanism
+//!   and its ledger, callable without a screen
 //! - [`panels`]: pure rendering from records to canvases
-//! - [`sidebar`]: what one request shows (cache, fetch, fallbacks)
+//! - [`sidebar`]: what one request shows (workspace check, dispatch, panel)
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
 //! - [`intercom`]: the Intercom REST client
-//! - [`forms`]: Create Lead and New Case, validated against the describe
+//! - [`forms`]: the Create Lead and New Case screens' flows
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
 //! - [`tasks`]: Salesforce Tasks from conversations (manual and automatic)
+//!
+//! Dependencies point one way: `canvas`, `salesforce`, `intercom` (protocol)
+//! → `actions`, `fields` → `profile`, `services` (domain) → `panels`
+//! (rendering) → `forms`, `tasks`, `sidebar` (flows) → `routes`, `app`.
 
+pub mod actions;
 pub mod app;
 pub mod canvas;
 pub mod config;
@@ -20,8 +31,10 @@ pub mod forms;
 pub mod intercom;
 pub mod panels;
 pub mod preview;
+pub mod profile;
 pub mod routes;
 pub mod salesforce;
+pub mod services;
 pub mod sidebar;
 pub mod store;
 pub mod tasks;

@@ -343,7 +343,7 @@ fn salesforce_message(e: &ApiError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forms::describe::Describe;
+    use crate::fields::describe::Describe;
 
     fn fields() -> Vec<FormField> {
         let raw = std::fs::read_to_string(concat!(

@@ -6,28 +6,25 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration as ChronoDuration, Utc};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::describe::{Describe, FieldKind, RecordType, RecordTypePicklists};
-use super::lead::stored_token;
-use super::model::{apply_salesforce_errors, read_values, validate, FormField, FormState, Missing};
-use super::{fault_message, ids, new_token, Attempt, Forms, SfUser};
+use super::lead::refresh;
+use super::{ids, new_token, show_create_error, stored_token, Forms, Reply, SfUser};
 use crate::canvas::components::escape_markup;
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::config::CaseOwner;
+use crate::fields::describe::{Describe, FieldKind, RecordType, RecordTypePicklists};
+use crate::fields::model::{read_values, validate, FormField, FormState, Missing};
 use crate::intercom::{conversation_url, html_escape, html_to_text};
 use crate::panels::forms::{
-    case_form, case_needs_contact, case_needs_conversation, created_banner, with_banner,
-    CaseFormView,
+    case_form, case_needs_contact, case_needs_conversation, created_banner, CaseFormView,
 };
 use crate::panels::{self, record_url};
+use crate::profile::ProfileService;
 use crate::salesforce::auth::Session;
 use crate::salesforce::lookup::Profile;
-use crate::salesforce::soql::{select, Cond, Dir, Literal};
-use crate::salesforce::SalesforceError;
-use crate::sidebar::Sidebar;
+use crate::services::case::{CaseService, NewCase};
+use crate::services::How;
 
 /// Shown first, in this order.
 const FIRST: &[&str] = &["Subject", "Description"];
@@ -98,7 +95,12 @@ impl CaseOwnerPlan {
     }
 }
 
-async fn owner_plan(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> CaseOwnerPlan {
+async fn owner_plan(
+    forms: &Forms,
+    profiles: &ProfileService,
+    session: &Session,
+    req: &CanvasRequest,
+) -> CaseOwnerPlan {
     if forms.settings.case_owner == CaseOwner::AssignmentRules {
         return CaseOwnerPlan::AssignmentRules;
     }
@@ -122,7 +124,10 @@ async fn owner_plan(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Ca
             }
         }
     };
-    match forms.user_by_email(sidebar, &email).await {
+    match forms
+        .user_by_email(profiles.client(), session, &email)
+        .await
+    {
         Ok(Some(u)) => CaseOwnerPlan::Teammate(u),
         Ok(None) => CaseOwnerPlan::TeammateNotFound(email),
         Err(e) => CaseOwnerPlan::TeammateUnknown(e.to_string()),
@@ -134,6 +139,8 @@ async fn owner_plan(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Ca
 struct CaseCtx {
     session: std::sync::Arc<Session>,
     contact_id: String,
+    /// The Contact's own Account, as the current lookup has it.
+    account_id: Option<String>,
     contact_name: String,
     account_name: Option<String>,
     email: String,
@@ -141,20 +148,23 @@ struct CaseCtx {
     describe: std::sync::Arc<Describe>,
 }
 
-async fn context(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Result<CaseCtx, Canvas> {
+async fn context(
+    forms: &Forms,
+    profiles: &ProfileService,
+    req: &CanvasRequest,
+) -> Result<CaseCtx, Canvas> {
     let Some(email) = req.person().and_then(|p| p.email()).map(str::to_string) else {
         return Err(case_needs_contact("not in Salesforce (no email to match)"));
     };
     let Some(conversation_id) = req.conversation.as_ref().and_then(|c| c.id.clone()) else {
         return Err(case_needs_conversation());
     };
-    let session = sidebar
-        .client()
+    let session = profiles
         .session()
         .await
         .map_err(|e| panels::error_canvas(&e))?;
-    let profile = sidebar
-        .cached_profile(req, &session)
+    let profile = profiles
+        .current(req, &session)
         .await
         .map_err(|e| panels::error_canvas(&e))?
         .ok_or_else(|| case_needs_contact("not in Salesforce (no email to match)"))?;
@@ -166,11 +176,12 @@ async fn context(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Resul
         }
     };
     let describe = forms
-        .describe(sidebar, &session, "Case")
+        .describe(profiles.client(), &session, "Case")
         .await
         .map_err(|e| panels::error_canvas(&e))?;
     Ok(CaseCtx {
         contact_id: cp.contact.id.clone(),
+        account_id: cp.contact.account_id.clone(),
         contact_name: cp.contact.name.clone(),
         account_name: cp.account.as_ref().map(|a| a.name.clone()),
         session,
@@ -200,14 +211,14 @@ fn configured_record_type(forms: &Forms, d: &Describe) -> (Option<RecordType>, V
 /// values could not be loaded.
 async fn fields_for(
     forms: &Forms,
-    sidebar: &Sidebar,
+    profiles: &ProfileService,
     ctx: &CaseCtx,
     rt: Option<&RecordType>,
     notices: &mut Vec<String>,
 ) -> Vec<FormField> {
     let picklists = match rt {
         Some(rt) => match forms
-            .record_type_picklists(sidebar, &ctx.session, "Case", &rt.id)
+            .record_type_picklists(profiles.client(), &ctx.session, "Case", &rt.id)
             .await
         {
             Ok(p) => Some(p),
@@ -299,18 +310,18 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-pub(super) async fn open(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
-    let ctx = match context(forms, sidebar, req).await {
+pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasRequest) -> Canvas {
+    let ctx = match context(forms, profiles, req).await {
         Ok(c) => c,
         Err(canvas) => return canvas,
     };
     let (rt, mut notices) = configured_record_type(forms, &ctx.describe);
-    let fields = fields_for(forms, sidebar, &ctx, rt.as_ref(), &mut notices).await;
+    let fields = fields_for(forms, profiles, &ctx, rt.as_ref(), &mut notices).await;
     let state = FormState {
         values: prefill(forms, req, &ctx).await,
         ..FormState::default()
     };
-    let owner = owner_plan(forms, sidebar, req).await;
+    let owner = owner_plan(forms, profiles, &ctx.session, req).await;
     render(&Screen {
         ctx: &ctx,
         rt: rt.as_ref(),
@@ -339,20 +350,20 @@ fn chosen_record_type(
 
 pub(super) async fn change_record_type(
     forms: &Forms,
-    sidebar: &Sidebar,
+    profiles: &ProfileService,
     req: &CanvasRequest,
 ) -> Canvas {
-    let ctx = match context(forms, sidebar, req).await {
+    let ctx = match context(forms, profiles, req).await {
         Ok(c) => c,
         Err(canvas) => return canvas,
     };
     let (rt, mut notices) = chosen_record_type(forms, req, &ctx.describe);
-    let fields = fields_for(forms, sidebar, &ctx, rt.as_ref(), &mut notices).await;
+    let fields = fields_for(forms, profiles, &ctx, rt.as_ref(), &mut notices).await;
     let state = FormState {
         values: read_values(&fields, &req.input_values, ids::CASE_FIELD_PREFIX),
         ..FormState::default()
     };
-    let owner = owner_plan(forms, sidebar, req).await;
+    let owner = owner_plan(forms, profiles, &ctx.session, req).await;
     render(&Screen {
         ctx: &ctx,
         rt: rt.as_ref(),
@@ -364,48 +375,30 @@ pub(super) async fn change_record_type(
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ContactAccountRow {
-    #[serde(default)]
-    account_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct CaseRow {
-    id: String,
-    #[serde(default)]
-    case_number: Option<String>,
-}
-
-pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
-    let ctx = match context(forms, sidebar, req).await {
+pub(super) async fn create(forms: &Forms, profiles: &ProfileService, req: &CanvasRequest) -> Reply {
+    let ctx = match context(forms, profiles, req).await {
         Ok(c) => c,
-        Err(canvas) => return canvas,
+        Err(canvas) => return Reply::Screen(canvas),
     };
-    let client = sidebar.client();
     let (rt, mut notices) = chosen_record_type(forms, req, &ctx.describe);
-    let fields = fields_for(forms, sidebar, &ctx, rt.as_ref(), &mut notices).await;
+    let fields = fields_for(forms, profiles, &ctx, rt.as_ref(), &mut notices).await;
     let token = stored_token(req);
     let mut state = FormState {
         values: read_values(&fields, &req.input_values, ids::CASE_FIELD_PREFIX),
         ..FormState::default()
     };
-    let owner = owner_plan(forms, sidebar, req).await;
-    macro_rules! form {
-        () => {
-            render(&Screen {
-                ctx: &ctx,
-                rt: rt.as_ref(),
-                fields: &fields,
-                state: &state,
-                owner: &owner,
-                notices: &notices,
-                token: &token,
-            })
-        };
-    }
+    let owner = owner_plan(forms, profiles, &ctx.session, req).await;
+    let form = |state: &FormState| {
+        Reply::Screen(render(&Screen {
+            ctx: &ctx,
+            rt: rt.as_ref(),
+            fields: &fields,
+            state,
+            owner: &owner,
+            notices: &notices,
+            token: &token,
+        }))
+    };
 
     // stored_data came through the browser: the case goes to the Contact
     // the lookup finds for the signed request's person, and only if that is
@@ -415,148 +408,68 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
             "This person's Salesforce Contact is {}; check the form and create the case again.",
             ctx.contact_name
         ));
-        return form!();
+        return form(&state);
     }
-    let mut body = match validate(&fields, &state.values, Missing::Error) {
+    let body = match validate(&fields, &state.values, Missing::Error) {
         Ok(b) => b,
         Err(errors) => {
             state.field_errors = errors;
-            return form!();
+            return form(&state);
         }
     };
-    let account = select(&["Id", "AccountId"], "Contact")
-        .filter(Cond::eq("Id", ctx.contact_id.as_str()))
-        .limit(1);
-    let account_id = match client.query::<ContactAccountRow>(&account).await {
-        Ok(rows) => match rows.into_iter().next() {
-            Some(r) => r.account_id,
-            None => {
-                state.errors.push(
-                    "This Contact no longer exists in Salesforce; Refresh the panel.".to_string(),
-                );
-                return form!();
-            }
-        },
-        Err(e) => {
-            state.errors.push(fault_message(&e));
-            return form!();
-        }
-    };
-    let instance = ctx
-        .session
-        .instance_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
     let subject = body
         .get("Subject")
         .and_then(Value::as_str)
         .map(str::to_string);
-
-    let slot = forms.slot(req, &ctx.session.org_id, "case", &token).await;
-    let mut attempt = slot.lock().await;
-    match attempt.clone() {
-        Some(Attempt::Created { id, label }) => {
-            drop(attempt);
-            return done(
-                sidebar,
-                req,
-                &ctx,
-                &label,
-                &record_url(&instance, "Case", &id),
-                Vec::new(),
-            )
-            .await;
-        }
-        Some(Attempt::Unknown { since }) => {
-            // The last try timed out: look for the case it may have made.
-            let mut conds = vec![
-                Cond::eq("ContactId", ctx.contact_id.as_str()),
-                Cond::Ge(
-                    "CreatedDate",
-                    Literal::DateTime(since - ChronoDuration::minutes(2)),
-                ),
-            ];
-            if let Some(s) = &subject {
-                conds.push(Cond::eq("Subject", s.as_str()));
-            }
-            let q = select(&["Id", "CaseNumber"], "Case")
-                .filter(Cond::And(conds))
-                .order_by("CreatedDate", Dir::Desc)
-                .limit(1);
-            match client.query::<CaseRow>(&q).await {
-                Ok(rows) => {
-                    if let Some(row) = rows.into_iter().next() {
-                        let label =
-                            format!("Case {}", row.case_number.as_deref().unwrap_or(&row.id));
-                        let url = record_url(&instance, "Case", &row.id);
-                        let warnings =
-                            add_note(forms, req, &ctx, &label, &url, subject.as_deref()).await;
-                        *attempt = Some(Attempt::Created {
-                            id: row.id.clone(),
-                            label: label.clone(),
-                        });
-                        drop(attempt);
-                        return done(sidebar, req, &ctx, &label, &url, warnings).await;
-                    }
-                }
-                Err(e) => {
-                    state.errors.push(fault_message(&e));
-                    return form!();
-                }
-            }
-        }
-        None => {}
-    }
-
-    body.insert("ContactId".into(), Value::String(ctx.contact_id.clone()));
-    if let Some(a) = account_id {
-        body.insert("AccountId".into(), Value::String(a));
-    }
-    if let Some(rt) = &rt {
-        body.insert("RecordTypeId".into(), Value::String(rt.id.clone()));
-    }
-    let mut headers: Vec<(&str, &str)> = Vec::new();
-    if let CaseOwnerPlan::Teammate(u) = &owner {
-        body.insert("OwnerId".into(), Value::String(u.id.clone()));
-        headers.push(("Sforce-Auto-Assign", "FALSE"));
-    }
-    let started = Utc::now();
-    match client.create("Case", &Value::Object(body), &headers).await {
-        Ok(id) => {
-            let number = select(&["Id", "CaseNumber"], "Case")
-                .filter(Cond::eq("Id", id.as_str()))
-                .limit(1);
-            let case_number = match client.query::<CaseRow>(&number).await {
-                Ok(rows) => rows.into_iter().next().and_then(|r| r.case_number),
-                Err(e) => {
-                    tracing::warn!(error = %e, "case number not read back");
-                    None
+    let case = NewCase {
+        contact_id: ctx.contact_id.clone(),
+        account_id: ctx.account_id.clone(),
+        record_type_id: rt.as_ref().map(|r| r.id.clone()),
+        owner_id: match &owner {
+            CaseOwnerPlan::Teammate(u) => Some(u.id.clone()),
+            _ => None,
+        },
+        fields: body,
+    };
+    let lookup = profiles.lookup_for(req, &ctx.session).await;
+    let reads = |_: &str| {
+        lookup
+            .as_ref()
+            .map(|l| profiles.plan(l))
+            .unwrap_or_default()
+    };
+    let service = CaseService::new(profiles.client().clone(), forms.ledger.clone());
+    let key = forms.ledger_key(req, &ctx.session.org_id, "case", &token);
+    match service.create(&key, case, &reads).await {
+        Ok(created) => {
+            let instance = ctx.session.instance_url.as_str().trim_end_matches('/');
+            let label = created.label();
+            let url = record_url(instance, "Case", &created.id);
+            // A replay of a finished create has its note already.
+            let warnings = match created.how {
+                How::Replayed => Vec::new(),
+                How::Created | How::Found => {
+                    add_note(forms, req, &ctx, &label, &url, subject.as_deref()).await
                 }
             };
-            let label = format!("Case {}", case_number.as_deref().unwrap_or(&id));
-            let url = record_url(&instance, "Case", &id);
-            *attempt = Some(Attempt::Created {
-                id: id.clone(),
-                label: label.clone(),
-            });
-            drop(attempt);
-            let warnings = add_note(forms, req, &ctx, &label, &url, subject.as_deref()).await;
-            done(sidebar, req, &ctx, &label, &url, warnings).await
+            let workspace = req.workspace_id.as_deref().unwrap_or_default();
+            refresh(
+                profiles,
+                &lookup,
+                workspace,
+                &ctx.session,
+                &ctx.email,
+                created.reads,
+            )
+            .await;
+            Reply::Created {
+                banner: created_banner(&label, &url, &warnings),
+            }
         }
         Err(e) => {
-            if matches!(e, SalesforceError::Timeout(_)) {
-                *attempt = Some(Attempt::Unknown { since: started });
-            }
-            drop(attempt);
-            match &e {
-                SalesforceError::Rejected { errors, .. } => {
-                    apply_salesforce_errors(&mut state, &fields, errors)
-                }
-                other => state.errors.push(fault_message(other)),
-            }
             tracing::warn!(error = %e, "Case create failed");
-            form!()
+            show_create_error(&mut state, &fields, &e);
+            form(&state)
         }
     }
 }
@@ -607,19 +520,6 @@ async fn add_note(
             )]
         }
     }
-}
-
-async fn done(
-    sidebar: &Sidebar,
-    req: &CanvasRequest,
-    ctx: &CaseCtx,
-    label: &str,
-    url: &str,
-    warnings: Vec<String>,
-) -> Canvas {
-    sidebar.forget_emails(req, &ctx.session.org_id, &[ctx.email.as_str()]);
-    let panel = sidebar.initialize(req).await;
-    with_banner(panel, created_banner(label, url, &warnings))
 }
 
 #[cfg(test)]

@@ -5,24 +5,23 @@
 //! the create the sidebar shows the new Lead at once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use chrono::Utc;
-use serde::Deserialize;
-use serde_json::Value;
-
-use super::describe::Describe;
-use super::model::{apply_salesforce_errors, read_values, validate, FormField, FormState, Missing};
-use super::{fault_message, ids, new_token, Attempt, Forms, SfUser};
+use super::{ids, new_token, show_create_error, stored_token, Forms, Reply, SfUser};
 use crate::canvas::components::escape_markup;
 use crate::canvas::request::Person;
 use crate::canvas::{Canvas, CanvasRequest};
+use crate::fields::describe::Describe;
+use crate::fields::model::{read_values, validate, FormField, FormState, Missing};
 use crate::panels::forms::{
-    created_banner, lead_form, lead_needs_email, with_banner, LeadFormView,
+    created_banner, lead_form, lead_needs_email, lead_not_needed, LeadFormView,
 };
 use crate::panels::{self, record_url};
-use crate::salesforce::soql::{select, Cond, Dir};
-use crate::salesforce::SalesforceError;
-use crate::sidebar::Sidebar;
+use crate::profile::ProfileService;
+use crate::salesforce::auth::Session;
+use crate::salesforce::lookup::Profile;
+use crate::services::lead::{split_name, LeadService, NewLead};
+use crate::services::CreateError;
 
 /// Shown first, in this order, when the describe has them.
 const PREFILLED: &[&str] = &["FirstName", "LastName", "Email", "Phone", "Company"];
@@ -42,16 +41,6 @@ pub fn lead_fields(d: &Describe) -> Vec<FormField> {
         }
     }
     out
-}
-
-/// "Zoë O'Brien-Łukasiewicz" → ("Zoë", "O'Brien-Łukasiewicz"); the last
-/// word is the last name, a single word is a last name.
-pub fn split_name(name: &str) -> (String, String) {
-    let name = name.trim();
-    match name.rsplit_once(char::is_whitespace) {
-        Some((first, last)) => (first.trim().to_string(), last.to_string()),
-        None => (String::new(), name.to_string()),
-    }
 }
 
 /// What Intercom knows of the person, as Lead fields.
@@ -122,7 +111,12 @@ impl LeadOwner {
     }
 }
 
-async fn owner(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> LeadOwner {
+async fn owner(
+    forms: &Forms,
+    profiles: &ProfileService,
+    session: &Session,
+    req: &CanvasRequest,
+) -> LeadOwner {
     if !forms.settings.maintain_ownership {
         return LeadOwner::Default;
     }
@@ -140,7 +134,10 @@ async fn owner(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> LeadOwn
     let Some(email) = admin.email.filter(|e| !e.trim().is_empty()) else {
         return LeadOwner::Unknown("the Intercom teammate has no email".to_string());
     };
-    match forms.user_by_email(sidebar, &email).await {
+    match forms
+        .user_by_email(profiles.client(), session, &email)
+        .await
+    {
         Ok(Some(user)) => LeadOwner::User { user, email },
         Ok(None) => LeadOwner::NoActiveUser { email },
         Err(e) => LeadOwner::Unknown(e.to_string()),
@@ -163,15 +160,45 @@ fn render(
     })
 }
 
-pub(super) async fn open(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
+/// Why no Lead is created for this person: the current records say they
+/// already are a Contact (a forged or stale `lead_*` submit). Another Lead
+/// with the email is Salesforce's duplicate rules' call, shown on the form.
+fn already_in_salesforce(profile: &Profile) -> Option<String> {
+    match profile {
+        Profile::Contact(cp) => Some(format!(
+            "This person already is a Salesforce Contact ({}), so no Lead is created.",
+            cp.contact.name
+        )),
+        Profile::Lead(_) | Profile::Account(_) | Profile::NotFound { .. } => None,
+    }
+}
+
+/// The signed person's current profile's objection to a new Lead.
+async fn recheck(
+    profiles: &ProfileService,
+    req: &CanvasRequest,
+    session: &Session,
+) -> Result<Option<String>, Canvas> {
+    match profiles.current(req, session).await {
+        Ok(p) => Ok(p.and_then(|s| already_in_salesforce(&s.value))),
+        Err(e) => Err(panels::error_canvas(&e)),
+    }
+}
+
+pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasRequest) -> Canvas {
     let Some((person, email)) = req.person().and_then(|p| Some((p, p.email()?))) else {
         return lead_needs_email();
     };
-    let session = match sidebar.client().session().await {
+    let session = match profiles.session().await {
         Ok(s) => s,
         Err(e) => return panels::error_canvas(&e),
     };
-    let describe = match forms.describe(sidebar, &session, "Lead").await {
+    match recheck(profiles, req, &session).await {
+        Ok(None) => {}
+        Ok(Some(why)) => return lead_not_needed(&why),
+        Err(canvas) => return canvas,
+    }
+    let describe = match forms.describe(profiles.client(), &session, "Lead").await {
         Ok(d) => d,
         Err(e) => return panels::error_canvas(&e),
     };
@@ -180,36 +207,25 @@ pub(super) async fn open(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) 
         values: prefill(person, email),
         ..FormState::default()
     };
-    let owner = owner(forms, sidebar, req).await;
+    let owner = owner(forms, profiles, &session, req).await;
     render(forms, &fields, &state, &owner, &new_token())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IdRow {
-    id: String,
-}
-
-/// A form token from `stored_data`, if it looks like one of ours.
-pub(super) fn stored_token(req: &CanvasRequest) -> String {
-    req.stored_str(ids::TOKEN)
-        .filter(|t| !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric()))
-        .map(str::to_string)
-        .unwrap_or_else(new_token)
-}
-
-pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
+pub(super) async fn create(forms: &Forms, profiles: &ProfileService, req: &CanvasRequest) -> Reply {
     let Some(person_email) = req.person().and_then(|p| p.email()) else {
-        return lead_needs_email();
+        return Reply::Screen(lead_needs_email());
     };
-    let client = sidebar.client();
-    let session = match client.session().await {
+    let session = match profiles.session().await {
         Ok(s) => s,
-        Err(e) => return panels::error_canvas(&e),
+        Err(e) => return Reply::Screen(panels::error_canvas(&e)),
     };
-    let describe = match forms.describe(sidebar, &session, "Lead").await {
+    let refusal = match recheck(profiles, req, &session).await {
+        Ok(r) => r,
+        Err(canvas) => return Reply::Screen(canvas),
+    };
+    let describe = match forms.describe(profiles.client(), &session, "Lead").await {
         Ok(d) => d,
-        Err(e) => return panels::error_canvas(&e),
+        Err(e) => return Reply::Screen(panels::error_canvas(&e)),
     };
     let fields = lead_fields(&describe);
     let token = stored_token(req);
@@ -217,156 +233,93 @@ pub(super) async fn create(forms: &Forms, sidebar: &Sidebar, req: &CanvasRequest
         values: read_values(&fields, &req.input_values, ids::LEAD_FIELD_PREFIX),
         ..FormState::default()
     };
-    let owner = owner(forms, sidebar, req).await;
+    let owner = owner(forms, profiles, &session, req).await;
+    let form = |state: &FormState| Reply::Screen(render(forms, &fields, state, &owner, &token));
 
     let placeholder = forms.settings.lead_placeholder.clone();
-    let mut body = match validate(&fields, &state.values, Missing::Placeholder(&placeholder)) {
+    let body = match validate(&fields, &state.values, Missing::Placeholder(&placeholder)) {
         Ok(b) => b,
         Err(errors) => {
             state.field_errors = errors;
-            return render(forms, &fields, &state, &owner, &token);
+            return form(&state);
         }
     };
-    let Some(email) = body
-        .get("Email")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
+    let lead = NewLead {
+        fields: body,
+        owner_id: match &owner {
+            LeadOwner::User { user, .. } => Some(user.id.clone()),
+            _ => None,
+        },
+        refusal,
+    };
+    let Some(email) = lead.email().map(str::to_string) else {
         state.field_errors.insert(
             "Email".into(),
             "A Lead from Intercom needs an email.".into(),
         );
-        return render(forms, &fields, &state, &owner, &token);
+        return form(&state);
     };
-    let name = [body.get("FirstName"), body.get("LastName")]
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let label = format!("Lead {name}");
-    let instance = session
-        .instance_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
-    let emails = [person_email, email.as_str()];
-
-    let slot = forms.slot(req, &session.org_id, "lead", &token).await;
-    let mut attempt = slot.lock().await;
-    match attempt.clone() {
-        Some(Attempt::Created { id, label }) => {
-            drop(attempt);
-            return done(
-                sidebar,
-                req,
-                &session.org_id,
-                &emails,
-                &label,
-                &record_url(&instance, "Lead", &id),
+    let label = format!("Lead {}", lead.name());
+    let lookup = profiles.lookup_for(req, &session).await;
+    let reads = |_: &str| {
+        lookup
+            .as_ref()
+            .map(|l| profiles.plan(l))
+            .unwrap_or_default()
+    };
+    let service = LeadService::new(profiles.client().clone(), forms.ledger.clone());
+    let key = forms.ledger_key(req, &session.org_id, "lead", &token);
+    match service.create(&key, lead, &reads).await {
+        Ok(created) => {
+            let workspace = req.workspace_id.as_deref().unwrap_or_default();
+            if !email.eq_ignore_ascii_case(person_email) {
+                profiles.forget_emails(workspace, &session.org_id, &[email.as_str()]);
+            }
+            refresh(
+                profiles,
+                &lookup,
+                workspace,
+                &session,
+                person_email,
+                created.reads,
             )
             .await;
-        }
-        Some(Attempt::Unknown { .. }) => {
-            // The last try timed out: a Lead with this email means it went through.
-            let q = select(&["Id"], "Lead")
-                .filter(Cond::eq("Email", email.as_str()))
-                .order_by("CreatedDate", Dir::Desc)
-                .limit(1);
-            match client.query::<IdRow>(&q).await {
-                Ok(rows) => {
-                    if let Some(row) = rows.into_iter().next() {
-                        *attempt = Some(Attempt::Created {
-                            id: row.id.clone(),
-                            label: label.clone(),
-                        });
-                        drop(attempt);
-                        return done(
-                            sidebar,
-                            req,
-                            &session.org_id,
-                            &emails,
-                            &label,
-                            &record_url(&instance, "Lead", &row.id),
-                        )
-                        .await;
-                    }
-                }
-                Err(e) => {
-                    state.errors.push(fault_message(&e));
-                    return render(forms, &fields, &state, &owner, &token);
-                }
+            let instance = session.instance_url.as_str().trim_end_matches('/');
+            Reply::Created {
+                banner: created_banner(&label, &record_url(instance, "Lead", &created.id), &[]),
             }
         }
-        None => {}
-    }
-
-    let mut headers: Vec<(&str, &str)> = Vec::new();
-    if let LeadOwner::User { user, .. } = &owner {
-        body.insert("OwnerId".into(), Value::String(user.id.clone()));
-        headers.push(("Sforce-Auto-Assign", "FALSE"));
-    }
-    let started = Utc::now();
-    match client.create("Lead", &Value::Object(body), &headers).await {
-        Ok(id) => {
-            *attempt = Some(Attempt::Created {
-                id: id.clone(),
-                label: label.clone(),
-            });
-            drop(attempt);
-            done(
-                sidebar,
-                req,
-                &session.org_id,
-                &emails,
-                &label,
-                &record_url(&instance, "Lead", &id),
-            )
-            .await
-        }
+        Err(CreateError::Refused(why)) => Reply::Screen(lead_not_needed(&why)),
         Err(e) => {
-            if matches!(e, SalesforceError::Timeout(_)) {
-                *attempt = Some(Attempt::Unknown { since: started });
-            }
-            match &e {
-                SalesforceError::Rejected { errors, .. } => {
-                    apply_salesforce_errors(&mut state, &fields, errors)
-                }
-                other => state.errors.push(fault_message(other)),
-            }
             tracing::warn!(error = %e, "Lead create failed");
-            render(forms, &fields, &state, &owner, &token)
+            show_create_error(&mut state, &fields, &e);
+            form(&state)
         }
     }
 }
 
-async fn done(
-    sidebar: &Sidebar,
-    req: &CanvasRequest,
-    org: &str,
-    emails: &[&str],
-    label: &str,
-    url: &str,
-) -> Canvas {
-    sidebar.forget_emails(req, org, emails);
-    let panel = sidebar.initialize(req).await;
-    with_banner(panel, created_banner(label, url, &[]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_split_on_the_last_space() {
-        assert_eq!(
-            split_name("Zoë O'Brien-Łukasiewicz"),
-            ("Zoë".to_string(), "O'Brien-Łukasiewicz".to_string())
-        );
-        assert_eq!(
-            split_name(" Mary Ann Smith "),
-            ("Mary Ann".to_string(), "Smith".to_string())
-        );
-        assert_eq!(split_name("Cher"), (String::new(), "Cher".to_string()));
+/// The person's profile from the answers that rode along with a create;
+/// when they are missing or incomplete, the cached lookup is dropped so
+/// the panel fetches it.
+pub(super) async fn refresh(
+    profiles: &ProfileService,
+    lookup: &Option<crate::profile::Lookup>,
+    workspace: &str,
+    session: &Arc<Session>,
+    email: &str,
+    answers: Vec<crate::salesforce::client::SubResponse>,
+) {
+    let absorbed = match lookup {
+        Some(l) if !answers.is_empty() => match profiles.absorb(l, answers).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "the lookup behind the create failed");
+                false
+            }
+        },
+        _ => false,
+    };
+    if !absorbed {
+        profiles.forget_emails(workspace, &session.org_id, &[email]);
     }
 }

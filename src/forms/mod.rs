@@ -1,110 +1,53 @@
-//! Create Lead and New Case from the inbox.
+//! Create Lead and New Case from the inbox: the screens' flows.
 //!
 //! Intercom's own app creates cases without validating them and fails
 //! silently; here every form is built from Salesforce's own metadata (the
 //! describe, and the UI API's picklist values per record type), checked
 //! before anything is sent, and Salesforce's answer lands next to the field
-//! it names, with everything the teammate typed kept. Creates are
-//! idempotent per form (a token in `stored_data`, a ledger here), and a
-//! timeout — outcome unknown — makes the next try look before it creates.
+//! it names, with everything the teammate typed kept. The creates are the
+//! domain services' ([`crate::services`]): idempotent per form (a token in
+//! `stored_data` keys the ledger), one Salesforce round trip from submit to
+//! the refreshed panel (the lookup rides along in the create's composite).
+//! Every submit is re-checked against the signed person's current records
+//! (the profile service's answer), never against what the canvas carried.
 //!
-//! - [`describe`]: describes and picklist answers → field specs
-//! - [`model`]: the form model and the checks (pure)
 //! - [`lead`], [`case`]: the two flows (I/O)
-//! - rendering lives in `panels::forms`
+//! - the form model and the describe parsing live in [`crate::fields`],
+//!   rendering in `panels::forms`
 
 pub mod case;
 pub mod lead;
-
-pub use crate::fields::{describe, model};
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use moka::future::Cache;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::actions::{ids, CaseAction, LeadAction};
+use crate::canvas::components::Component;
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::config::FormSettings;
-use crate::intercom::{IntercomClient, IntercomError};
+use crate::fields::describe::{Describe, RecordTypePicklists};
+use crate::fields::model::{apply_salesforce_errors, FormState};
+use crate::intercom::IntercomClient;
+use crate::profile::ProfileService;
 use crate::salesforce::auth::Session;
 use crate::salesforce::client::parse;
-use crate::salesforce::SalesforceError;
-use crate::sidebar::Sidebar;
-use describe::{Describe, RecordTypePicklists};
+use crate::salesforce::{SalesforceClient, SalesforceError};
+use crate::services::{CreateError, InMemoryLedger, Ledger, LedgerKey};
 
-/// Component ids and `stored_data` keys of the forms (`lead_` / `case_`).
-pub mod ids {
-    pub const LEAD_OPEN: &str = "lead_open";
-    pub const LEAD_CREATE: &str = "lead_create";
-    pub const LEAD_FIELD_PREFIX: &str = "lead_f_";
-    pub const CASE_OPEN: &str = "case_open";
-    pub const CASE_CREATE: &str = "case_create";
-    pub const CASE_RECORD_TYPE: &str = "case_record_type";
-    pub const CASE_FIELD_PREFIX: &str = "case_f_";
-    /// The link to the record just created.
-    pub const OPEN_CREATED: &str = "open_created";
-    /// `stored_data`: the form's idempotency token.
-    pub const TOKEN: &str = "form_token";
-    /// `stored_data`: the Contact the case form was drawn for.
-    pub const CONTACT: &str = "contact_id";
-}
-
-/// Whether a submitted component belongs to the forms.
-pub fn handles(component_id: &str) -> bool {
-    component_id.starts_with("lead_") || component_id.starts_with("case_")
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FormsError {
-    #[error(transparent)]
-    Salesforce(#[from] SalesforceError),
-    #[error(transparent)]
-    Intercom(#[from] IntercomError),
-}
-
-/// What one form's create has come to, kept per idempotency token.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attempt {
-    Created {
-        id: String,
-        /// "Lead Zoë O'Brien", "Case 00001007".
-        label: String,
-    },
-    /// The create timed out: it may or may not have happened.
-    Unknown { since: DateTime<Utc> },
-}
-
-type Slot = Arc<tokio::sync::Mutex<Option<Attempt>>>;
-
-/// Idempotency: one slot per (workspace, org, person, form token). A
-/// second submit of the same form waits for the first and sees its outcome.
-pub struct Ledger {
-    slots: Cache<String, Slot>,
-}
-
-impl Default for Ledger {
-    fn default() -> Self {
-        Ledger {
-            slots: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_idle(Duration::from_secs(24 * 3600))
-                .build(),
-        }
-    }
-}
-
-impl Ledger {
-    pub async fn slot(&self, key: String) -> Slot {
-        self.slots
-            .get_with(key, async { Arc::new(tokio::sync::Mutex::new(None)) })
-            .await
-    }
+/// What a form submit comes to.
+pub enum Reply {
+    /// A screen of the form's own (the form, or why it is not offered).
+    Screen(Canvas),
+    /// A record was created: the refreshed panel goes under this banner.
+    Created { banner: Vec<Component> },
 }
 
 /// A fresh form token (not a secret: it only tells two submits of one form
@@ -117,6 +60,14 @@ pub fn new_token() -> String {
     let a = h.finish();
     h.write_u64(a);
     format!("{a:016x}{:016x}", h.finish())
+}
+
+/// A form token from `stored_data`, if it looks like one of ours.
+fn stored_token(req: &CanvasRequest) -> String {
+    req.stored_str(ids::TOKEN)
+        .filter(|t| !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_string)
+        .unwrap_or_else(new_token)
 }
 
 #[derive(Deserialize)]
@@ -141,7 +92,10 @@ pub struct Forms {
     describes: Cache<(String, String), Arc<Describe>>,
     /// (org, sobject, record type) → picklist values.
     picklists: Cache<(String, String, String), Arc<RecordTypePicklists>>,
-    ledger: Ledger,
+    /// (org, email) → the active user: the form looks the owner up when it
+    /// opens, so the submit costs no second round trip for it.
+    users: Cache<(String, String), Option<SfUser>>,
+    ledger: Arc<dyn Ledger>,
 }
 
 impl Forms {
@@ -158,42 +112,60 @@ impl Forms {
                 .max_capacity(1_000)
                 .time_to_live(meta_ttl)
                 .build(),
-            ledger: Ledger::default(),
+            users: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(10 * 60))
+                .build(),
+            ledger: Arc::new(InMemoryLedger::default()),
         }
     }
 
-    pub fn settings(&self) -> &FormSettings {
-        &self.settings
+    /// Keeps the idempotency ledger somewhere else (a durable store).
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Forms {
+        self.ledger = ledger;
+        self
     }
 
-    /// A submit whose component id is `lead_*` or `case_*`.
-    pub async fn submit(&self, sidebar: &Sidebar, req: &CanvasRequest) -> Canvas {
-        let id = req.component_id.as_deref().unwrap_or("");
-        if id.starts_with("lead_") {
-            match id {
-                ids::LEAD_CREATE => lead::create(self, sidebar, req).await,
-                _ => lead::open(self, sidebar, req).await,
+    /// A `lead_*` submit.
+    pub async fn lead(
+        &self,
+        profiles: &ProfileService,
+        req: &CanvasRequest,
+        a: LeadAction,
+    ) -> Reply {
+        match a {
+            LeadAction::Create => lead::create(self, profiles, req).await,
+            LeadAction::Open => Reply::Screen(lead::open(self, profiles, req).await),
+        }
+    }
+
+    /// A `case_*` submit.
+    pub async fn case(
+        &self,
+        profiles: &ProfileService,
+        req: &CanvasRequest,
+        a: CaseAction,
+    ) -> Reply {
+        match a {
+            CaseAction::Create => case::create(self, profiles, req).await,
+            CaseAction::RecordType => {
+                Reply::Screen(case::change_record_type(self, profiles, req).await)
             }
-        } else {
-            match id {
-                ids::CASE_CREATE => case::create(self, sidebar, req).await,
-                ids::CASE_RECORD_TYPE => case::change_record_type(self, sidebar, req).await,
-                _ => case::open(self, sidebar, req).await,
-            }
+            CaseAction::Open => Reply::Screen(case::open(self, profiles, req).await),
         }
     }
 
     /// The describe of `sobject` (cached per org).
     async fn describe(
         &self,
-        sidebar: &Sidebar,
+        client: &SalesforceClient,
         session: &Session,
         sobject: &str,
     ) -> Result<Arc<Describe>, SalesforceError> {
         let key = (session.org_id.clone(), sobject.to_string());
         self.describes
             .try_get_with(key, async {
-                let v = sidebar.client().describe(sobject).await?;
+                let v = client.describe(sobject).await?;
                 Describe::parse(&v)
                     .map(Arc::new)
                     .map_err(SalesforceError::Malformed)
@@ -205,7 +177,7 @@ impl Forms {
     /// UI API picklist values of a record type (cached per org).
     async fn record_type_picklists(
         &self,
-        sidebar: &Sidebar,
+        client: &SalesforceClient,
         session: &Session,
         sobject: &str,
         record_type: &str,
@@ -217,7 +189,6 @@ impl Forms {
         );
         self.picklists
             .try_get_with(key, async {
-                let client = sidebar.client();
                 let path = client.data_path(&format!(
                     "ui-api/object-info/{sobject}/picklist-values/{record_type}"
                 ));
@@ -229,32 +200,63 @@ impl Forms {
             .map_err(|e: Arc<SalesforceError>| (*e).clone())
     }
 
-    /// The active Salesforce user with this email.
+    /// The active Salesforce user with this email (cached per org).
     async fn user_by_email(
         &self,
-        sidebar: &Sidebar,
+        client: &SalesforceClient,
+        session: &Session,
         email: &str,
     ) -> Result<Option<SfUser>, SalesforceError> {
-        let q = crate::salesforce::lookup::active_user_query(email);
-        let rows: Vec<UserRow> = sidebar.client().query(&q).await?;
-        Ok(rows.into_iter().next().map(|u| SfUser {
-            name: u.name.unwrap_or_else(|| email.to_string()),
-            id: u.id,
-        }))
+        let key = (session.org_id.clone(), email.trim().to_lowercase());
+        self.users
+            .try_get_with(key, async {
+                let q = crate::salesforce::lookup::active_user_query(email);
+                let rows: Vec<UserRow> = client.query(&q).await?;
+                Ok(rows.into_iter().next().map(|u| SfUser {
+                    name: u.name.unwrap_or_else(|| email.to_string()),
+                    id: u.id,
+                }))
+            })
+            .await
+            .map_err(|e: Arc<SalesforceError>| (*e).clone())
     }
 
-    /// The ledger slot of this form for this person.
-    async fn slot(&self, req: &CanvasRequest, org: &str, form: &str, token: &str) -> Slot {
+    /// The ledger key of this form for this person in this org.
+    fn ledger_key(&self, req: &CanvasRequest, org: &str, form: &str, token: &str) -> LedgerKey {
         let email = req
             .person()
             .and_then(|p| p.email())
             .unwrap_or("")
             .to_lowercase();
-        let key = format!(
-            "{}\u{1f}{org}\u{1f}{form}\u{1f}{email}\u{1f}{token}",
-            req.workspace_id.as_deref().unwrap_or("")
-        );
-        self.ledger.slot(key).await
+        LedgerKey::new(
+            req.workspace_id.as_deref().unwrap_or(""),
+            format!("{form}\u{1f}{org}\u{1f}{email}\u{1f}{token}"),
+        )
+    }
+}
+
+/// A failed create, on the form: Salesforce's own errors next to their
+/// fields, anything else on top.
+fn show_create_error(
+    state: &mut FormState,
+    fields: &[crate::fields::model::FormField],
+    e: &CreateError,
+) {
+    match e {
+        CreateError::Salesforce {
+            error: SalesforceError::Rejected { errors, .. },
+            ..
+        } => apply_salesforce_errors(state, fields, errors),
+        CreateError::Salesforce { error, .. } => state.errors.push(fault_message(error)),
+        CreateError::InFlight => state.errors.push(
+            "This form's create is still running (a double click, or a retried request). Submit again in a moment to see the record; it will not be created twice.".to_string(),
+        ),
+        CreateError::Invalid(why) | CreateError::Refused(why) => state.errors.push(why.clone()),
+        CreateError::Ledger(e) => {
+            state
+                .errors
+                .push(format!("Nothing was created: {e}. Try again in a moment."))
+        }
     }
 }
 

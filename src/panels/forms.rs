@@ -5,10 +5,10 @@
 //! Canvas Kit has no per-input error, so a bad value gets a `text` with
 //! style `error` right under its input; every typed value stays in place.
 
+use crate::actions::ids;
 use crate::canvas::components::*;
-use crate::forms::describe::{FieldKind, RecordType};
-use crate::forms::ids;
-use crate::forms::model::{FormField, FormState, NONE_OPTION};
+use crate::fields::describe::{FieldKind, RecordType};
+use crate::fields::model::{FormField, FormState, NONE_OPTION};
 
 use super::ids as panel_ids;
 
@@ -243,6 +243,12 @@ pub fn lead_needs_email() -> Canvas {
         "A Lead needs an email address. Add one to this person in Intercom, then create the Lead."
             .to_string(),
     )
+}
+
+/// Create Lead for someone the current records show as a Lead or Contact
+/// already; `why` says which.
+pub fn lead_not_needed(why: &str) -> Canvas {
+    explain("Create Lead", escape_markup(why))
 }
 
 /// New Case for someone who is not a Salesforce Contact; `what` says what

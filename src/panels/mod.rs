@@ -11,16 +11,8 @@ pub mod tasks;
 pub use profile::{profile_canvas, RenderCtx, View};
 pub use status::{error_canvas, internal_error_canvas, no_email_canvas, workspace_refused_canvas};
 
-/// Component ids the submit handler dispatches on.
-pub mod ids {
-    pub const REFRESH: &str = "refresh";
-    pub const RETRY: &str = "retry";
-    pub const SHOW_CASES: &str = "show_cases";
-    pub const BACK: &str = "back";
-    pub const SHOW_OPPORTUNITY: &str = "show_opportunity";
-    /// The opportunity dropdown; its value arrives in `input_values`.
-    pub const OPPORTUNITY: &str = "opportunity";
-}
+/// Component ids the submit handler dispatches on (all in [`crate::actions`]).
+pub use crate::actions::ids;
 
 /// `{instance}/lightning/r/{Type}/{Id}/view`: the Lightning record page
 /// (a My Domain instance URL redirects there).

@@ -148,7 +148,7 @@ fn contact(c: &mut Vec<Component>, cp: &ContactProfile, ctx: &RenderCtx) {
         record_url(ctx.instance_url, "Contact", &ct.id),
     ));
     c.push(submit_button(
-        crate::forms::ids::CASE_OPEN,
+        ids::CASE_OPEN,
         "New Case",
         ButtonStyle::Secondary,
     ));
@@ -358,7 +358,7 @@ fn not_found(c: &mut Vec<Component>, email: Option<&str>, companies: &[String]) 
     }
     match email {
         Some(_) => c.push(submit_button(
-            crate::forms::ids::LEAD_OPEN,
+            ids::LEAD_OPEN,
             "Create Lead",
             ButtonStyle::Primary,
         )),

@@ -5,17 +5,8 @@
 use crate::canvas::components::*;
 
 /// Component ids of the task screens (all `task_`, so the sidebar hands them
-/// over to the tasks module).
-pub mod task_ids {
-    /// The footer button that opens the picker.
-    pub const NEW: &str = "task_new";
-    /// The single-select of what to log; its value arrives in `input_values`.
-    pub const CHOICE: &str = "task_choice";
-    pub const CREATE: &str = "task_create";
-    pub const RETRY: &str = "task_retry";
-    /// The whole conversation, as a choice.
-    pub const WHOLE: &str = "conversation";
-}
+/// over to the tasks module; defined in [`crate::actions`]).
+pub use crate::actions::task_ids;
 
 /// One thing the teammate can log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,6 +39,9 @@ pub struct SubRequest {
     pub reference_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// Request headers of this subrequest (e.g. `Sforce-Auto-Assign`).
+    #[serde(rename = "httpHeaders", skip_serializing_if = "Option::is_none")]
+    pub http_headers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -150,6 +153,7 @@ impl SalesforceClient {
             url: self.query_path(soql),
             reference_id: reference_id.to_string(),
             body: None,
+            http_headers: None,
         }
     }
 

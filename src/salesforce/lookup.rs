@@ -276,6 +276,7 @@ pub fn plan(
             url: client.data_path("sobjects/CurrencyType"),
             reference_id: "currency_type".to_string(),
             body: None,
+            http_headers: None,
         });
     }
     out
@@ -343,6 +344,7 @@ fn build_contact(
     converted_from: Option<Lead>,
     other_matches: usize,
 ) -> ContactProfile {
+    let own_account = row.account_id.clone();
     let (cases, case_count) = rows(row.cases);
     let (roles, _) = rows(row.opportunity_contact_roles);
     let mut opportunities: Vec<Opportunity> = roles
@@ -387,6 +389,7 @@ fn build_contact(
         contact: Contact {
             name: row.name.unwrap_or_else(|| "(no name)".to_string()),
             id: row.id,
+            account_id: own_account,
             email: row.email,
             title: row.title,
             owner: row.owner.and_then(|o| o.name),
@@ -492,10 +495,23 @@ pub async fn fetch(
     q: &PersonQuery,
     facts: Option<OrgFacts>,
 ) -> Result<(Profile, OrgFacts), SalesforceError> {
+    let first = ask(client, q, facts.as_ref()).await?;
+    fetch_from(client, q, facts, first).await
+}
+
+/// [`fetch`], its first round trip already made: `first` are the answers
+/// to [`plan`]`(client, q, facts)`, sent by the caller (e.g. behind a
+/// create, in the same composite).
+pub async fn fetch_from(
+    client: &SalesforceClient,
+    q: &PersonQuery,
+    facts: Option<OrgFacts>,
+    first: Vec<SubResponse>,
+) -> Result<(Profile, OrgFacts), SalesforceError> {
+    let answers = read_answers(first)?;
     let (answers, facts) = match facts {
-        Some(f) => (ask(client, q, Some(&f)).await?, f),
+        Some(f) => (answers, f),
         None => {
-            let answers = ask(client, q, None).await?;
             let learned = OrgFacts {
                 currency: answers
                     .currency
@@ -504,7 +520,10 @@ pub async fn fetch(
                 multi_currency: answers.multi_currency.unwrap_or(false),
             };
             if learned.multi_currency {
-                (ask(client, q, Some(&learned)).await?, learned)
+                (
+                    read_answers(ask(client, q, Some(&learned)).await?)?,
+                    learned,
+                )
             } else {
                 (answers, learned)
             }
@@ -553,12 +572,12 @@ async fn ask(
     client: &SalesforceClient,
     q: &PersonQuery,
     facts: Option<&OrgFacts>,
-) -> Result<Answers, SalesforceError> {
+) -> Result<Vec<SubResponse>, SalesforceError> {
     let requests = plan(client, q, facts);
     if requests.is_empty() {
-        return Ok(Answers::default());
+        return Ok(Vec::new());
     }
-    read_answers(client.composite(&requests).await?)
+    client.composite(&requests).await
 }
 
 /// The active Salesforce user with this email (owners are matched to

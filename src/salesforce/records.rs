@@ -186,6 +186,8 @@ pub struct OrganizationRow {
 pub struct Contact {
     pub id: String,
     pub name: String,
+    /// The Contact's own Account (the panel may show the company's instead).
+    pub account_id: Option<String>,
     pub email: Option<String>,
     pub title: Option<String>,
     pub owner: Option<String>,

@@ -136,10 +136,6 @@ impl Tasks {
         }
     }
 
-    pub fn salesforce(&self) -> &Arc<SalesforceClient> {
-        &self.sf
-    }
-
     /// The conversation, its original participant and its assignee.
     pub async fn context(
         &self,

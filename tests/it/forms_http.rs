@@ -45,12 +45,18 @@ fn error_under(canvas: &Value, id: &str) -> Option<String> {
         .then(|| next["text"].as_str().unwrap().to_string())
 }
 
-fn posts(app: &TestApp, sobject: &str) -> usize {
+/// Creates of `sobject`, sent alone or as a composite's subrequest.
+fn create_calls(app: &TestApp, sobject: &str) -> Vec<sf_sandbox::LoggedCall> {
     app.org
         .requests()
         .iter()
-        .filter(|r| r.method == "POST" && r.path.contains(&format!("/sobjects/{sobject}/")))
-        .count()
+        .flat_map(|r| r.calls())
+        .filter(|c| c.method == "POST" && c.path.contains(&format!("/sobjects/{sobject}/")))
+        .collect()
+}
+
+fn posts(app: &TestApp, sobject: &str) -> usize {
+    create_calls(app, sobject).len()
 }
 
 fn leads_with(app: &TestApp, email: &str) -> Vec<Map<String, Value>> {
@@ -313,12 +319,7 @@ async fn maintained_ownership_follows_the_intercom_owner() {
     .await;
     let rows = leads_with(&app, "owned@lodz.example");
     assert_eq!(rows[0]["OwnerId"], "0055e000001MayaAAC");
-    let create = app
-        .org
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path.contains("/sobjects/Lead/"))
-        .unwrap();
+    let create = create_calls(&app, "Lead").into_iter().next().unwrap();
     assert_eq!(create.auto_assign.as_deref(), Some("FALSE"));
 
     // An Intercom owner without an active Salesforce user: the default, said so.
@@ -547,12 +548,7 @@ async fn a_case_is_created_linked_noted_and_counted_at_once() {
         "the formula default is Salesforce's to fill"
     );
     assert!(case.get("Sforce-Auto-Assign").is_none());
-    let create = app
-        .org
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path.contains("/sobjects/Case/"))
-        .unwrap();
+    let create = create_calls(&app, "Case").into_iter().next().unwrap();
     assert_eq!(create.auto_assign, None, "assignment rules run");
 
     let notes = app.intercom.notes();
@@ -798,12 +794,7 @@ async fn the_teammate_can_own_the_case() {
     .await;
     let rows = cases_with_subject(&app, "Mine");
     assert_eq!(rows[0]["OwnerId"], "0055e000001RuthAAC");
-    let create = app
-        .org
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST" && r.path.contains("/sobjects/Case/"))
-        .unwrap();
+    let create = create_calls(&app, "Case").into_iter().next().unwrap();
     assert_eq!(create.auto_assign.as_deref(), Some("FALSE"));
 
     let mut nora = hana();

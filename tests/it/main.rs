@@ -5,6 +5,7 @@
 mod common;
 
 mod edge;
+mod form_writes;
 mod forms_http;
 mod golden_canvases;
 mod intercom_client;
