@@ -10,6 +10,7 @@
 //!   and its ledger, callable without a screen
 //! - [`panels`]: pure rendering from records to canvases
 //! - [`sidebar`]: what one request shows (workspace check, dispatch, panel)
+//! - [`edge`]: signature extractors, request ids, one log line per request
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
 //! - [`intercom`]: the Intercom REST client
 //! - [`forms`]: the Create Lead and New Case screens' flows
@@ -19,7 +20,8 @@
 //!
 //! Dependencies point one way: `canvas`, `salesforce`, `intercom` (protocol)
 //! → `actions`, `fields` → `profile`, `services` (domain) → `panels`
-//! (rendering) → `forms`, `tasks`, `sidebar` (flows) → `routes`, `app`.
+//! (rendering) → `forms`, `tasks`, `sidebar` (flows) → `edge`, `routes`,
+//! `app`.
 
 pub mod actions;
 pub mod app;
