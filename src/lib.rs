@@ -17,6 +17,7 @@
 //! - [`config`]: settings from the environment; [`store`]: token storage
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
 //! - [`tasks`]: Salesforce Tasks from conversations (manual and automatic)
+//! - [`text`]: plain-text helpers (truncation)
 //!
 //! Dependencies point one way: `canvas`, `salesforce`, `intercom` (protocol)
 //! → `actions`, `fields` → `profile`, `services` (domain) → `panels`
@@ -40,3 +41,4 @@ pub mod services;
 pub mod sidebar;
 pub mod store;
 pub mod tasks;
+pub mod text;

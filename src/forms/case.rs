@@ -25,6 +25,7 @@ use crate::salesforce::auth::Session;
 use crate::salesforce::lookup::Profile;
 use crate::services::case::{CaseService, NewCase};
 use crate::services::How;
+use crate::text::truncate;
 
 /// Shown first, in this order.
 const FIRST: &[&str] = &["Subject", "Description"];
@@ -298,16 +299,6 @@ async fn prefill(forms: &Forms, req: &CanvasRequest, ctx: &CaseCtx) -> BTreeMap<
     v.insert("Subject".to_string(), subject);
     v.insert("Description".to_string(), description);
     v
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasRequest) -> Canvas {

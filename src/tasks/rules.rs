@@ -42,15 +42,7 @@ pub fn subject(conversation_id: &str, kind: &TaskKind) -> String {
     truncate(&s, SUBJECT_MAX)
 }
 
-/// Cuts at a character boundary, marking the cut with `…`.
-pub fn truncate(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use crate::text::truncate;
 
 /// One message of a conversation, as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,10 +176,10 @@ pub fn same_id(a: &str, b: &str) -> bool {
 pub fn lead_names(name: Option<&str>, email: &str) -> (Option<String>, String) {
     let name = name.map(str::trim).filter(|n| !n.is_empty());
     match name {
-        Some(n) => match n.rsplit_once(' ') {
-            Some((first, last)) => (Some(first.trim().to_string()), last.to_string()),
-            None => (None, n.to_string()),
-        },
+        Some(n) => {
+            let (first, last) = crate::services::lead::split_name(n);
+            ((!first.is_empty()).then_some(first), last)
+        }
         None => (None, email.split('@').next().unwrap_or(email).to_string()),
     }
 }
