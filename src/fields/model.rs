@@ -53,12 +53,6 @@ pub struct FormState {
     pub rejected: bool,
 }
 
-impl FormState {
-    pub fn has_errors(&self) -> bool {
-        !self.field_errors.is_empty() || !self.errors.is_empty()
-    }
-}
-
 /// Reads `{prefix}{Field}` inputs for every field of the form.
 pub fn read_values(
     fields: &[FormField],

@@ -5,7 +5,6 @@
 //! It speaks to whatever `instance_url` the token answer names, so the same
 //! code serves a real org and the sandbox org.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,9 +89,6 @@ pub struct SalesforceClient {
     auth: TokenManager,
     api_version: String,
     timeout: Duration,
-    /// REST round trips made (token calls excluded): benchmarks and tests
-    /// read it to prove what a render cost.
-    round_trips: AtomicU64,
     /// Last `Sforce-Limit-Info: api-usage=used/max` seen.
     api_usage: std::sync::Mutex<Option<(u64, u64)>>,
 }
@@ -109,25 +105,12 @@ impl SalesforceClient {
             auth,
             api_version,
             timeout,
-            round_trips: AtomicU64::new(0),
             api_usage: std::sync::Mutex::new(None),
         })
     }
 
-    pub fn round_trips(&self) -> u64 {
-        self.round_trips.load(Ordering::Relaxed)
-    }
-
     pub fn api_usage(&self) -> Option<(u64, u64)> {
         *self.api_usage.lock().unwrap()
-    }
-
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    pub fn auth(&self) -> &TokenManager {
-        &self.auth
     }
 
     /// The current session (refreshing if needed), under the deadline.
@@ -225,7 +208,6 @@ impl SalesforceClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
                 SalesforceError::Timeout(self.timeout)
