@@ -8,9 +8,27 @@ pub mod ids {
     pub const RETRY: &str = "retry";
     pub const SHOW_CASES: &str = "show_cases";
     pub const BACK: &str = "back";
+    /// The Show button of the opportunity dropdown of canvases drawn
+    /// before the tabs (still understood).
     pub const SHOW_OPPORTUNITY: &str = "show_opportunity";
-    /// The opportunity dropdown; its value arrives in `input_values`.
+    /// That dropdown; its value arrives in `input_values`. Also the
+    /// `stored_data` key of the opportunity shown.
     pub const OPPORTUNITY: &str = "opportunity";
+    /// The tab row (a single-select that submits); its value, one of the
+    /// `TAB_*` option ids, arrives in `input_values`.
+    pub const TAB: &str = "tab";
+    pub const TAB_OVERVIEW: &str = "tab_overview";
+    pub const TAB_ACCOUNT: &str = "tab_account";
+    pub const TAB_DEALS: &str = "tab_deals";
+    /// A deal in the Deals tab's list: `deal_{opportunity id}`.
+    pub const DEAL_PREFIX: &str = "deal_";
+
+    /// The opportunity a `deal_…` list item stands for.
+    pub fn deal(component_id: &str) -> Option<&str> {
+        component_id
+            .strip_prefix(DEAL_PREFIX)
+            .filter(|id| !id.is_empty())
+    }
 
     pub const LEAD_OPEN: &str = "lead_open";
     pub const LEAD_CREATE: &str = "lead_create";
@@ -23,6 +41,10 @@ pub mod ids {
     pub const OPEN_CREATED: &str = "open_created";
     /// `stored_data`: the form's idempotency token.
     pub const TOKEN: &str = "form_token";
+    /// `stored_data`: the empty required Lead fields the teammate was told
+    /// go out as the placeholder (comma-separated API names); a second
+    /// Create Lead with no others empty sends them.
+    pub const LEAD_PLACEHOLDERS: &str = "lead_placeholders";
     /// `stored_data`: the Contact the case form was drawn for.
     pub const CONTACT: &str = "contact_id";
 
@@ -56,8 +78,12 @@ pub enum Action {
     /// Refresh and Try again: skip the cache.
     Refetch,
     ShowCases,
-    /// The opportunity dropdown's choice.
+    /// The opportunity dropdown's choice (canvases drawn before the tabs).
     ShowOpportunity,
+    /// A tab of the tab row.
+    Tab,
+    /// A deal of the Deals tab's list (its id is in the component id).
+    Deal,
     Lead(LeadAction),
     Case(CaseAction),
     /// Any `task_*` component (the task flow reads its own inputs).
@@ -88,6 +114,8 @@ impl Action {
             ids::REFRESH | ids::RETRY => Action::Refetch,
             ids::SHOW_CASES => Action::ShowCases,
             ids::SHOW_OPPORTUNITY => Action::ShowOpportunity,
+            ids::TAB => Action::Tab,
+            _ if ids::deal(id).is_some() => Action::Deal,
             ids::LEAD_CREATE => Action::Lead(LeadAction::Create),
             ids::CASE_CREATE => Action::Case(CaseAction::Create),
             ids::CASE_RECORD_TYPE => Action::Case(CaseAction::RecordType),
@@ -135,6 +163,9 @@ mod tests {
         for t in [task_ids::NEW, task_ids::CREATE, task_ids::RETRY] {
             assert_eq!(Action::parse(Some(t)), Action::Task, "{t}");
         }
+        assert_eq!(Action::parse(Some(ids::TAB)), Action::Tab);
+        assert_eq!(Action::parse(Some("deal_0065e000001GxRnAAK")), Action::Deal);
+        assert_eq!(Action::parse(Some(ids::DEAL_PREFIX)), Action::Summary);
         assert_eq!(Action::parse(Some(ids::BACK)), Action::Summary);
         assert_eq!(Action::parse(Some("something_new")), Action::Summary);
         assert_eq!(Action::parse(None), Action::Summary);

@@ -86,7 +86,21 @@ impl Sidebar {
             self.forms.as_deref(),
         ) {
             (Action::Refetch, _) => {
-                self.render(req, Source::Refetch, summary(stored_opportunity))
+                // Redraw the tab the teammate is on.
+                let view = View::from_stored(req.stored_str("view"), stored_opportunity);
+                self.render(req, Source::Refetch, view).await
+            }
+            (Action::Tab, _) => {
+                let view = View::for_tab(req.input_str(ids::TAB), stored_opportunity);
+                self.render(req, Source::Peek, view).await
+            }
+            (Action::Deal, _) => {
+                let opportunity = req
+                    .component_id
+                    .as_deref()
+                    .and_then(ids::deal)
+                    .map(str::to_string);
+                self.render(req, Source::Peek, View::Deals { opportunity })
                     .await
             }
             (Action::ShowCases, _) => {
@@ -100,7 +114,11 @@ impl Sidebar {
                     .input_str(ids::OPPORTUNITY)
                     .map(str::to_string)
                     .or(stored_opportunity);
-                self.render(req, Source::Peek, summary(chosen)).await
+                // A canvas drawn before the tabs: the Deals tab shows it.
+                let view = View::Deals {
+                    opportunity: chosen,
+                };
+                self.render(req, Source::Peek, view).await
             }
             (Action::Lead(a), Some(forms)) => {
                 let reply = forms.lead(&self.profiles, req, a).await;

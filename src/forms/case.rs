@@ -163,11 +163,11 @@ async fn context(
     let session = profiles
         .session()
         .await
-        .map_err(|e| panels::error_canvas(&e))?;
+        .map_err(|e| panels::error_canvas_retrying(&e, ids::CASE_OPEN))?;
     let profile = profiles
         .current(req, &session)
         .await
-        .map_err(|e| panels::error_canvas(&e))?
+        .map_err(|e| panels::error_canvas_retrying(&e, ids::CASE_OPEN))?
         .ok_or_else(|| case_needs_contact("not in Salesforce (no email to match)"))?;
     let cp = match &profile.value {
         Profile::Contact(cp) => cp,
@@ -179,7 +179,7 @@ async fn context(
     let describe = forms
         .describe(profiles.client(), &session, "Case")
         .await
-        .map_err(|e| panels::error_canvas(&e))?;
+        .map_err(|e| panels::error_canvas_retrying(&e, ids::CASE_OPEN))?;
     Ok(CaseCtx {
         contact_id: cp.contact.id.clone(),
         account_id: cp.contact.account_id.clone(),

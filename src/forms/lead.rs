@@ -191,7 +191,7 @@ pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasR
     };
     let session = match profiles.session().await {
         Ok(s) => s,
-        Err(e) => return panels::error_canvas(&e),
+        Err(e) => return panels::error_canvas_retrying(&e, ids::LEAD_OPEN),
     };
     match recheck(profiles, req, &session).await {
         Ok(None) => {}
@@ -200,7 +200,7 @@ pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasR
     }
     let describe = match forms.describe(profiles.client(), &session, "Lead").await {
         Ok(d) => d,
-        Err(e) => return panels::error_canvas(&e),
+        Err(e) => return panels::error_canvas_retrying(&e, ids::LEAD_OPEN),
     };
     let fields = lead_fields(&describe);
     let state = FormState {

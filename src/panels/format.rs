@@ -51,6 +51,21 @@ pub fn domain(website: &str) -> String {
     host.strip_prefix("www.").unwrap_or(host).to_lowercase()
 }
 
+/// When data was fetched, as an absolute time (a canvas does not refresh
+/// itself, so "2 min ago" would soon be wrong): `14:05 UTC` today,
+/// `30 Nov, 14:05 UTC` on another day, `30 Nov 2025, 14:05 UTC` in another
+/// year. In UTC, said so: a Canvas Kit request carries no time zone (the
+/// teammate's `admin` has none and `context.locale` is a Messenger field).
+pub fn clock(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M UTC").to_string()
+    } else if at.format("%Y").to_string() == now.format("%Y").to_string() {
+        at.format("%-d %b, %H:%M UTC").to_string()
+    } else {
+        at.format("%-d %b %Y, %H:%M UTC").to_string()
+    }
+}
+
 /// `Updated just now`, `Updated 4 min ago`, `Updated 2 h ago`.
 pub fn age(fetched_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - fetched_at).num_seconds().max(0);
@@ -92,5 +107,11 @@ mod tests {
         assert_eq!(age(t, t + chrono::Duration::seconds(150)), "2 min ago");
         assert_eq!(age(t, t + chrono::Duration::hours(3)), "3 h ago");
         assert_eq!(age(t + chrono::Duration::seconds(5), t), "just now");
+        assert_eq!(clock(t, t + chrono::Duration::hours(3)), "10:00 UTC");
+        assert_eq!(clock(t, t + chrono::Duration::days(1)), "24 Nov, 10:00 UTC");
+        assert_eq!(
+            clock(t, t + chrono::Duration::days(60)),
+            "24 Nov 2026, 10:00 UTC"
+        );
     }
 }

@@ -270,7 +270,8 @@ pub fn case_needs_conversation() -> Canvas {
     )
 }
 
-/// Shown above the refreshed panel after a create.
+/// Shown on the refreshed panel after a create, next to its Refresh
+/// (where the teammate's eyes are after the form's bottom button).
 pub fn created_banner(what: &str, url: &str, warnings: &[String]) -> Vec<Component> {
     let mut c = vec![
         paragraph(format!(
@@ -282,14 +283,27 @@ pub fn created_banner(what: &str, url: &str, warnings: &[String]) -> Vec<Compone
     for w in warnings {
         c.push(error_text(escape_markup(w)));
     }
-    c.push(divider());
     c
 }
 
-/// The banner on top of a panel canvas.
-pub fn with_banner(mut canvas: Canvas, banner: Vec<Component>) -> Canvas {
-    let mut components = banner;
-    components.append(&mut canvas.content.components);
-    canvas.content.components = components;
-    canvas
+/// The banner on a panel canvas, by its Refresh. A link the panel already
+/// has (a new Lead is the panel, with its own "Open Lead") is left out of
+/// the banner: two links to one record read as two records.
+pub fn with_banner(canvas: Canvas, banner: Vec<Component>) -> Canvas {
+    let has_url = |url: &str| {
+        canvas.content.components.iter().any(|c| {
+            matches!(c, Component::Button(Button { action: Action::Url { url: u }, .. }) if u == url)
+        })
+    };
+    let banner: Vec<Component> = banner
+        .into_iter()
+        .filter(|c| match c {
+            Component::Button(Button {
+                action: Action::Url { url },
+                ..
+            }) => !has_url(url),
+            _ => true,
+        })
+        .collect();
+    super::insert_feedback(canvas, banner)
 }

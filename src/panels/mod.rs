@@ -8,8 +8,11 @@ mod profile;
 mod status;
 pub mod tasks;
 
-pub use profile::{profile_canvas, RenderCtx, View};
-pub use status::{error_canvas, internal_error_canvas, no_email_canvas, workspace_refused_canvas};
+pub use profile::{insert_feedback, profile_canvas, RenderCtx, View};
+pub use status::{
+    error_canvas, error_canvas_retrying, internal_error_canvas, no_email_canvas,
+    workspace_refused_canvas,
+};
 
 /// Component ids the submit handler dispatches on (all in [`crate::actions`]).
 pub use crate::actions::ids;

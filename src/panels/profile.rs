@@ -13,14 +13,51 @@ use crate::salesforce::lookup::{
 use crate::salesforce::records::{Account, Lead, Opportunity};
 use crate::salesforce::SalesforceError;
 
-/// Which screen of a profile to draw.
+/// Which screen of a profile to draw. The first canvas is the person's own
+/// tab (Contact, Lead or Account); the others are one click away in the tab
+/// row, as in Intercom's own Salesforce app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum View {
-    /// The panels, showing this opportunity (else the first).
+    /// The first tab: who the person is, the open-case count, the deal
+    /// summary and the main actions; `opportunity` is the deal summarised.
     Summary { opportunity: Option<String> },
+    /// The Account tab.
+    Account { opportunity: Option<String> },
+    /// The Opportunities tab, showing this opportunity (else the first).
+    Deals { opportunity: Option<String> },
     /// The open-case list; remembers the opportunity shown before, so
     /// Back returns to it.
     Cases { opportunity: Option<String> },
+}
+
+impl View {
+    /// The tab a teammate picked in the tab row (`ids::TAB`'s value).
+    pub fn for_tab(tab: Option<&str>, opportunity: Option<String>) -> View {
+        match tab {
+            Some(ids::TAB_ACCOUNT) => View::Account { opportunity },
+            Some(ids::TAB_DEALS) => View::Deals { opportunity },
+            _ => View::Summary { opportunity },
+        }
+    }
+
+    /// The screen the canvas named in `stored_data.view` showed, so Refresh
+    /// and Try again redraw the tab the teammate is on.
+    pub fn from_stored(view: Option<&str>, opportunity: Option<String>) -> View {
+        match view {
+            Some("account") => View::Account { opportunity },
+            Some("deals") => View::Deals { opportunity },
+            _ => View::Summary { opportunity },
+        }
+    }
+
+    pub fn opportunity(&self) -> Option<&str> {
+        match self {
+            View::Summary { opportunity }
+            | View::Account { opportunity }
+            | View::Deals { opportunity }
+            | View::Cases { opportunity } => opportunity.as_deref(),
+        }
+    }
 }
 
 /// Everything a render needs besides the records.
@@ -37,49 +74,64 @@ pub struct RenderCtx<'a> {
 
 pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
     let mut c = Vec::new();
-    if let Some(err) = ctx.stale {
-        c.push(error_text(format!(
-            "Salesforce isn't answering ({}). Showing the data fetched {}.",
-            short_reason(err),
-            format::age(ctx.fetched_at, ctx.now)
-        )));
-        c.push(submit_button(
-            ids::RETRY,
-            "Try again",
-            ButtonStyle::Secondary,
-        ));
-        c.push(divider());
-    }
-    let mut canvas_view = "summary";
+    let wanted = view.opportunity();
     let mut selected: Option<String> = None;
-    match (p, view) {
-        (Profile::Contact(cp), View::Cases { opportunity }) => {
-            canvas_view = "cases";
+    let canvas_view = match (p, view) {
+        (Profile::Contact(cp), View::Cases { .. }) => {
             cases(&mut c, cp, ctx);
-            selected = opportunity
-                .as_deref()
-                .and_then(|w| cp.opportunities.iter().find(|o| o.id == w))
-                .map(|o| o.id.clone());
+            selected = pick_opportunity(&cp.opportunities, wanted).map(|o| o.id.clone());
+            "cases"
         }
-        (Profile::Contact(cp), View::Summary { opportunity }) => {
-            contact(&mut c, cp, ctx);
-            if let Some(acc) = &cp.account {
-                c.push(divider());
-                account(&mut c, acc, ctx);
+        (Profile::Contact(cp), _) => {
+            let tabs = contact_tabs(cp);
+            let tab = tab_of(view, &tabs);
+            contact_heading(&mut c, cp);
+            push_tabs(&mut c, &tabs, tab);
+            match tab {
+                ids::TAB_ACCOUNT => {
+                    if let Some(acc) = &cp.account {
+                        account_details(&mut c, acc, ctx);
+                    }
+                }
+                ids::TAB_DEALS => {
+                    selected = deals(&mut c, &cp.opportunities, wanted, ctx);
+                }
+                _ => {
+                    selected = contact_overview(&mut c, cp, wanted, ctx);
+                }
             }
-            selected = opportunities(&mut c, &cp.opportunities, opportunity.as_deref(), ctx);
+            view_name(tab)
         }
-        (Profile::Lead(lp), _) => lead(&mut c, lp, ctx),
+        (Profile::Lead(lp), _) => {
+            lead(&mut c, lp, ctx);
+            "summary"
+        }
         (Profile::Account(ap), _) => {
-            account_only(&mut c, ap, ctx);
-            let (View::Summary { opportunity } | View::Cases { opportunity }) = view;
-            let wanted = opportunity.as_deref();
-            selected = opportunities(&mut c, &ap.opportunities, wanted, ctx);
+            let tabs = account_tabs(ap);
+            let tab = tab_of(view, &tabs);
+            c.push(header(escape_markup(&ap.account.name)));
+            c.push(muted(
+                "Salesforce Account · no Contact or Lead has this person's email",
+            ));
+            push_tabs(&mut c, &tabs, tab);
+            if tab == ids::TAB_DEALS {
+                selected = deals(&mut c, &ap.opportunities, wanted, ctx);
+            } else {
+                account_table(&mut c, &ap.account);
+                selected = deal_summary_row(&mut c, &ap.opportunities, wanted);
+                c.push(url_button(
+                    "open_account",
+                    "Open Account in Salesforce",
+                    record_url(ctx.instance_url, "Account", &ap.account.id),
+                ));
+            }
+            view_name(tab)
         }
         (Profile::NotFound { email, companies }, _) => {
-            not_found(&mut c, email.as_deref(), companies)
+            not_found(&mut c, email.as_deref(), companies);
+            "summary"
         }
-    }
+    };
     footer(&mut c, ctx);
     let mut canvas = Canvas::new(c).with_data("view", canvas_view);
     if let Some(id) = selected {
@@ -88,12 +140,82 @@ pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
     canvas
 }
 
+/// `stored_data.view` of each tab.
+fn view_name(tab: &str) -> &'static str {
+    match tab {
+        ids::TAB_ACCOUNT => "account",
+        ids::TAB_DEALS => "deals",
+        _ => "summary",
+    }
+}
+
+/// The tab a view asks for, if this profile has it (else the first).
+fn tab_of(view: &View, tabs: &[(&'static str, String)]) -> &'static str {
+    let asked = match view {
+        View::Account { .. } => ids::TAB_ACCOUNT,
+        View::Deals { .. } => ids::TAB_DEALS,
+        View::Summary { .. } | View::Cases { .. } => ids::TAB_OVERVIEW,
+    };
+    tabs.iter()
+        .map(|(id, _)| *id)
+        .find(|id| *id == asked)
+        .unwrap_or(ids::TAB_OVERVIEW)
+}
+
+/// Short enough that the tab row stays one line in Intercom's sidebar.
+fn deals_label(opps: &[Opportunity]) -> String {
+    format!("Deals ({})", opps.len())
+}
+
+fn contact_tabs(cp: &ContactProfile) -> Vec<(&'static str, String)> {
+    let mut tabs = vec![(ids::TAB_OVERVIEW, "Contact".to_string())];
+    if cp.account.is_some() {
+        tabs.push((ids::TAB_ACCOUNT, "Account".to_string()));
+    }
+    if !cp.opportunities.is_empty() {
+        tabs.push((ids::TAB_DEALS, deals_label(&cp.opportunities)));
+    }
+    tabs
+}
+
+fn account_tabs(ap: &AccountProfile) -> Vec<(&'static str, String)> {
+    let mut tabs = vec![(ids::TAB_OVERVIEW, "Account".to_string())];
+    if !ap.opportunities.is_empty() {
+        tabs.push((ids::TAB_DEALS, deals_label(&ap.opportunities)));
+    }
+    tabs
+}
+
+/// The tab row: a single-select that submits on a click (Canvas Kit has no
+/// tabs; this is how Intercom's own apps draw them). Not drawn for one tab.
+fn push_tabs(c: &mut Vec<Component>, tabs: &[(&'static str, String)], current: &str) {
+    if tabs.len() < 2 {
+        return;
+    }
+    c.push(Component::SingleSelect(SingleSelect {
+        id: ids::TAB.to_string(),
+        label: None,
+        options: tabs
+            .iter()
+            .map(|(id, text)| SelectOption {
+                id: id.to_string(),
+                text: text.clone(),
+                disabled: false,
+            })
+            .collect(),
+        value: Some(current.to_string()),
+        action: Some(Action::Submit),
+        save_state: None,
+        disabled: false,
+    }));
+}
+
 fn short_reason(e: &SalesforceError) -> &'static str {
     match e {
-        SalesforceError::Timeout(_) => "timed out",
-        SalesforceError::ApiLimit => "API limit reached",
-        SalesforceError::Malformed(_) => "unreadable answer",
-        _ => "unavailable",
+        SalesforceError::Timeout(_) => "Salesforce is slow to answer",
+        SalesforceError::ApiLimit => "Salesforce's API limit is reached",
+        SalesforceError::Malformed(_) => "Salesforce sent an answer this app could not read",
+        _ => "Salesforce isn't answering",
     }
 }
 
@@ -104,31 +226,53 @@ fn value(v: &Option<String>) -> String {
         .to_string()
 }
 
-fn contact(c: &mut Vec<Component>, cp: &ContactProfile, ctx: &RenderCtx) {
+/// "1 more Lead has this email", "2 more Contacts have this email".
+fn more_matches(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 more {what} has this email; showing the most recently updated.")
+    } else {
+        format!("{n} more {what}s have this email; showing the most recently updated.")
+    }
+}
+
+fn contact_heading(c: &mut Vec<Component>, cp: &ContactProfile) {
     let ct = &cp.contact;
     c.push(header(escape_markup(&ct.name)));
-    let mut kind = "Salesforce Contact".to_string();
+    let mut kind = match &cp.converted_from {
+        Some(lead) if lead.name == ct.name => "Salesforce Contact · converted Lead".to_string(),
+        Some(lead) => format!(
+            "Salesforce Contact · converted Lead {}",
+            escape_markup(&lead.name)
+        ),
+        None => "Salesforce Contact".to_string(),
+    };
     if let Some(t) = ct.title.as_deref().filter(|t| !t.is_empty()) {
         kind = format!("{kind} · {}", escape_markup(t));
     }
     c.push(muted(kind));
-    if let Some(lead) = &cp.converted_from {
-        c.push(muted(format!(
-            "Converted from Lead {}",
-            escape_markup(&lead.name)
-        )));
-    }
     if cp.other_matches > 0 {
-        c.push(muted(format!(
-            "{} more Contact{} share this email; showing the most recently updated.",
-            cp.other_matches,
-            if cp.other_matches == 1 { "" } else { "s" }
-        )));
+        c.push(muted(more_matches(cp.other_matches, "Contact")));
     }
-    c.push(data_table(vec![
-        ("Email", value(&ct.email)),
-        ("Owner", value(&ct.owner)),
-    ]));
+}
+
+/// The Contact tab (the first canvas): the details, the open-case count,
+/// the deal summary and the main actions. Returns the deal summarised.
+fn contact_overview(
+    c: &mut Vec<Component>,
+    cp: &ContactProfile,
+    wanted: Option<&str>,
+    ctx: &RenderCtx,
+) -> Option<String> {
+    let ct = &cp.contact;
+    // No Email row: Intercom's own details show it right above, and the
+    // match is on it; the 400 px first canvas keeps what Intercom lacks.
+    let mut rows = vec![("Owner", value(&ct.owner))];
+    if let Some(acc) = &cp.account {
+        rows.push(("Account", acc.name.clone()));
+    }
+    c.push(data_table(rows));
+    let selected = pick_opportunity(&cp.opportunities, wanted);
+    c.push(muted(deal_line(selected)));
     if cp.open_case_count > 0 {
         c.push(submit_button(
             ids::SHOW_CASES,
@@ -142,21 +286,46 @@ fn contact(c: &mut Vec<Component>, cp: &ContactProfile, ctx: &RenderCtx) {
     } else {
         c.push(muted("No open cases"));
     }
-    c.push(url_button(
-        "open_contact",
-        "Open Contact in Salesforce",
-        record_url(ctx.instance_url, "Contact", &ct.id),
-    ));
     c.push(submit_button(
         ids::CASE_OPEN,
         "New Case",
         ButtonStyle::Secondary,
     ));
+    c.push(url_button(
+        "open_contact",
+        "Open Contact in Salesforce",
+        record_url(ctx.instance_url, "Contact", &ct.id),
+    ));
+    selected.map(|o| o.id.clone())
 }
 
-fn account(c: &mut Vec<Component>, a: &Account, ctx: &RenderCtx) {
-    c.push(header(escape_markup(&a.name)));
-    c.push(muted("Salesforce Account"));
+/// One line about the deal summarised (the Deals tab has the rest).
+fn deal_line(shown: Option<&Opportunity>) -> String {
+    let Some(o) = shown else {
+        return "No open opportunities".to_string();
+    };
+    let mut parts = vec![format!("**{}**", escape_markup(&o.name))];
+    if let Some(stage) = o.stage.as_deref().filter(|s| !s.is_empty()) {
+        parts.push(escape_markup(stage));
+    }
+    if let Some(a) = o.amount {
+        parts.push(format::money(a, &o.currency));
+    }
+    parts.join(" · ")
+}
+
+/// The deal summary (the Account-only first tab).
+fn deal_summary_row(
+    c: &mut Vec<Component>,
+    opps: &[Opportunity],
+    wanted: Option<&str>,
+) -> Option<String> {
+    let selected = pick_opportunity(opps, wanted);
+    c.push(muted(deal_line(selected)));
+    selected.map(|o| o.id.clone())
+}
+
+fn account_table(c: &mut Vec<Component>, a: &Account) {
     c.push(data_table(vec![
         (
             "Domain",
@@ -169,6 +338,12 @@ fn account(c: &mut Vec<Component>, a: &Account, ctx: &RenderCtx) {
         ("Owner", value(&a.owner)),
         ("Country", value(&a.billing_country)),
     ]));
+}
+
+/// The Account tab.
+fn account_details(c: &mut Vec<Component>, a: &Account, ctx: &RenderCtx) {
+    c.push(paragraph(format!("**{}**", escape_markup(&a.name))));
+    account_table(c, a);
     c.push(url_button(
         "open_account",
         "Open Account in Salesforce",
@@ -176,66 +351,27 @@ fn account(c: &mut Vec<Component>, a: &Account, ctx: &RenderCtx) {
     ));
 }
 
-fn account_only(c: &mut Vec<Component>, ap: &AccountProfile, ctx: &RenderCtx) {
-    c.push(muted(
-        "No Contact or Lead matches this person; showing their company's Account.",
-    ));
-    account(c, &ap.account, ctx);
-}
-
-/// Draws the opportunity panel; returns the id shown.
-fn opportunities(
+/// The Opportunities tab: the chosen deal's details first, then every other
+/// deal as a list item that shows its details in one click. Returns the id
+/// shown.
+fn deals(
     c: &mut Vec<Component>,
     opps: &[Opportunity],
     wanted: Option<&str>,
     ctx: &RenderCtx,
 ) -> Option<String> {
-    c.push(divider());
     let Some(shown) = pick_opportunity(opps, wanted) else {
-        c.push(header("Opportunities"));
         c.push(muted("No open opportunities"));
         return None;
     };
-    if opps.len() > 1 {
-        c.push(header(format!("Opportunities ({})", opps.len())));
-        c.push(Component::Dropdown(Dropdown {
-            id: ids::OPPORTUNITY.to_string(),
-            label: None,
-            options: opps
-                .iter()
-                .map(|o| SelectOption {
-                    id: o.id.clone(),
-                    text: if o.is_closed {
-                        format!("{} (closed)", o.name)
-                    } else {
-                        o.name.clone()
-                    },
-                    disabled: false,
-                })
-                .collect(),
-            value: Some(shown.id.clone()),
-            save_state: None,
-            disabled: false,
-        }));
-        c.push(submit_button(
-            ids::SHOW_OPPORTUNITY,
-            "Show opportunity",
-            ButtonStyle::Secondary,
-        ));
+    let title = if shown.is_closed {
+        format!("**{}** (closed)", escape_markup(&shown.name))
     } else {
-        c.push(header("Opportunity"));
-        c.push(paragraph(format!("**{}**", escape_markup(&shown.name))));
-    }
+        format!("**{}**", escape_markup(&shown.name))
+    };
+    c.push(paragraph(title));
     let mut rows = vec![
-        ("Owner", value(&shown.owner)),
         ("Stage", value(&shown.stage)),
-        (
-            "Close date",
-            shown
-                .close_date
-                .map(format::date)
-                .unwrap_or_else(|| "—".to_string()),
-        ),
         (
             "Amount",
             shown
@@ -243,6 +379,14 @@ fn opportunities(
                 .map(|a| format::money(a, &shown.currency))
                 .unwrap_or_else(|| "—".to_string()),
         ),
+        (
+            "Close date",
+            shown
+                .close_date
+                .map(format::date)
+                .unwrap_or_else(|| "—".to_string()),
+        ),
+        ("Owner", value(&shown.owner)),
     ];
     if let Some(role) = &shown.role {
         rows.push(("Their role", role.clone()));
@@ -253,6 +397,42 @@ fn opportunities(
         "Open Opportunity in Salesforce",
         record_url(ctx.instance_url, "Opportunity", &shown.id),
     ));
+    let others: Vec<&Opportunity> = opps.iter().filter(|o| o.id != shown.id).collect();
+    if !others.is_empty() {
+        c.push(muted(if others.len() == 1 {
+            "Their other opportunity:".to_string()
+        } else {
+            format!("Their {} other opportunities:", others.len())
+        }));
+        c.push(Component::List(List {
+            items: others
+                .iter()
+                .map(|o| ListItem {
+                    id: format!("{}{}", ids::DEAL_PREFIX, o.id),
+                    title: if o.is_closed {
+                        format!("{} (closed)", o.name)
+                    } else {
+                        o.name.clone()
+                    },
+                    subtitle: Some(
+                        [
+                            o.stage.clone(),
+                            o.amount.map(|a| format::money(a, &o.currency)),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                    )
+                    .filter(|s| !s.is_empty()),
+                    tertiary_text: o.close_date.map(|d| format!("Closes {}", format::date(d))),
+                    action: Some(Action::Submit),
+                    disabled: false,
+                })
+                .collect(),
+            disabled: false,
+        }));
+    }
     Some(shown.id.clone())
 }
 
@@ -265,11 +445,7 @@ fn lead(c: &mut Vec<Component>, lp: &LeadProfile, ctx: &RenderCtx) {
         "Salesforce Lead"
     }));
     if lp.other_matches > 0 {
-        c.push(muted(format!(
-            "{} more Lead{} share this email; showing the most recently updated.",
-            lp.other_matches,
-            if lp.other_matches == 1 { "" } else { "s" }
-        )));
+        c.push(muted(more_matches(lp.other_matches, "Lead")));
     }
     c.push(data_table(vec![
         ("Email", value(&l.email)),
@@ -369,22 +545,47 @@ fn not_found(c: &mut Vec<Component>, email: Option<&str>, companies: &[String]) 
     c.push(muted("New Case needs a Salesforce Contact."));
 }
 
+/// The bottom of every profile canvas: the task button, then the feedback
+/// (stale data, a create's result) right above the Refresh the teammate just
+/// clicked, which says when the data was fetched.
 fn footer(c: &mut Vec<Component>, ctx: &RenderCtx) {
-    c.push(divider());
     if ctx.can_log_task {
         c.push(submit_button(
             super::tasks::task_ids::NEW,
             "New Salesforce task",
-            ButtonStyle::Secondary,
+            ButtonStyle::Link,
         ));
     }
-    c.push(muted(format!(
-        "Updated {}",
-        format::age(ctx.fetched_at, ctx.now)
-    )));
-    c.push(submit_button(
-        ids::REFRESH,
-        "Refresh",
-        ButtonStyle::Secondary,
-    ));
+    if let Some(err) = ctx.stale {
+        c.push(error_text(format!(
+            "{}: this is what it said at {}.",
+            short_reason(err),
+            format::clock(ctx.fetched_at, ctx.now)
+        )));
+        c.push(submit_button(ids::RETRY, "Try again", ButtonStyle::Primary));
+    } else {
+        c.push(submit_button(
+            ids::REFRESH,
+            &format!(
+                "Refresh (fetched at {})",
+                format::clock(ctx.fetched_at, ctx.now)
+            ),
+            ButtonStyle::Link,
+        ));
+    }
+}
+
+/// Puts `feedback` (e.g. "✓ Case created") where the teammate looks: right
+/// above the Refresh (or Try again) at the bottom of a profile canvas; at the
+/// top of any other canvas.
+pub fn insert_feedback(mut canvas: Canvas, feedback: Vec<Component>) -> Canvas {
+    let components = &mut canvas.content.components;
+    let at = components
+        .iter()
+        .rposition(
+            |c| matches!(c, Component::Button(b) if b.id == ids::REFRESH || b.id == ids::RETRY),
+        )
+        .unwrap_or(0);
+    components.splice(at..at, feedback);
+    canvas
 }

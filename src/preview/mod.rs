@@ -11,9 +11,13 @@
 //! sandbox org's fault switches are proxied too, so every error canvas is
 //! one click away on a single origin.
 //!
+//! The sample inbox is the sandbox Intercom's own world: its conversations,
+//! people and teammates (`fixtures/intercom/`), so the ids the page sends,
+//! the thread it shows, a New Case's Subject and the task picker all agree.
+//!
 //! On by default in sandbox mode, off otherwise unless `PREVIEW=on`. The
-//! preview can only render the sample people of `fixtures/preview/`, and
-//! refuses cross-site requests (no CSRF onto the sandbox controls).
+//! preview can only render those sample people, and refuses cross-site
+//! requests (no CSRF onto the sandbox controls).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
@@ -33,9 +37,11 @@ use crate::config::{Config, Secret};
 const PAGE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("preview.css");
 const SCRIPT: &str = include_str!("preview.js");
-/// The sample conversations shipped with the app, used when
-/// `FIXTURES_DIR/preview/conversations.json` does not exist.
-const BUILT_IN_CONVERSATIONS: &str = include_str!("../../fixtures/preview/conversations.json");
+/// The sandbox Intercom's records shipped with the app, used when
+/// `FIXTURES_DIR/intercom/` does not have them.
+const BUILT_IN_CONVERSATIONS: &str = include_str!("../../fixtures/intercom/conversations.json");
+const BUILT_IN_CONTACTS: &str = include_str!("../../fixtures/intercom/contacts.json");
+const BUILT_IN_ADMINS: &str = include_str!("../../fixtures/intercom/admins.json");
 
 /// Only the page's own scripts and styles; canvas images may come from anywhere.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src http: https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -47,11 +53,30 @@ const SANDBOX_ACTIONS: [&str; 4] = ["switches", "expire-tokens", "revoke", "rese
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleConversation {
     pub id: String,
+    /// The list's one-line summary (the opening message, shortened).
     pub subject: String,
+    /// The opening message, as text.
     pub message: String,
+    /// When the last part was written (`24 Nov`).
     #[serde(default)]
     pub waiting: String,
+    /// The replies and notes after the opening message.
+    #[serde(default)]
+    pub parts: Vec<ThreadPart>,
     pub contact: SampleContact,
+    /// The teammate the preview acts as (the assignee, else the first admin).
+    pub admin: SampleAdmin,
+    #[serde(default)]
+    pub admin_assignee_id: Option<String>,
+}
+
+/// A reply or note in a sample thread.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThreadPart {
+    pub author: String,
+    /// `comment` or `note`.
+    pub kind: String,
+    pub text: String,
 }
 
 /// The person in a sample conversation, as Intercom knows them.
@@ -64,7 +89,22 @@ pub struct SampleContact {
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
     pub company: Option<String>,
+    #[serde(default)]
+    pub company_id: Option<String>,
+}
+
+/// A teammate of the sandbox Intercom.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SampleAdmin {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,26 +180,34 @@ pub fn loopback_url(local: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, local.port()))
 }
 
-/// `FIXTURES_DIR/preview/conversations.json`, else the built-in samples.
+/// The sandbox Intercom's conversations, people and teammates
+/// (`FIXTURES_DIR/intercom/`, else the built-in copies) as the sample inbox.
 pub fn load_conversations(fixtures_dir: &Path) -> Result<Vec<SampleConversation>, PreviewError> {
-    let path = fixtures_dir.join("preview").join("conversations.json");
-    let (text, shown) = match std::fs::read_to_string(&path) {
-        Ok(t) => (t, path.display().to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (BUILT_IN_CONVERSATIONS.to_string(), "(built in)".to_string())
-        }
-        Err(e) => {
-            return Err(PreviewError::Conversations {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
-        }
-    };
-    let list: Vec<SampleConversation> =
-        serde_json::from_str(&text).map_err(|e| PreviewError::Conversations {
+    let dir = fixtures_dir.join("intercom");
+    let read = |name: &str, built_in: &str| -> Result<(Value, String), PreviewError> {
+        let path = dir.join(name);
+        let (text, shown) = match std::fs::read_to_string(&path) {
+            Ok(t) => (t, path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                (built_in.to_string(), format!("{name} (built in)"))
+            }
+            Err(e) => {
+                return Err(PreviewError::Conversations {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })
+            }
+        };
+        let value = serde_json::from_str(&text).map_err(|e| PreviewError::Conversations {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
+        Ok((value, shown))
+    };
+    let (conversations, shown) = read("conversations.json", BUILT_IN_CONVERSATIONS)?;
+    let (contacts, _) = read("contacts.json", BUILT_IN_CONTACTS)?;
+    let (admins, _) = read("admins.json", BUILT_IN_ADMINS)?;
+    let list = samples(&conversations, &contacts, &admins);
     if list.is_empty() {
         return Err(PreviewError::Conversations {
             path: shown,
@@ -169,24 +217,154 @@ pub fn load_conversations(fixtures_dir: &Path) -> Result<Vec<SampleConversation>
     Ok(list)
 }
 
-/// The initialize body Intercom would send for `conv` (shape of Intercom's docs).
+fn id_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn str_of(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string).filter(|s| !s.is_empty())
+}
+
+/// `24 Nov` from a Unix time.
+fn day_of(v: &Value) -> String {
+    v.as_i64()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.format("%-d %b").to_string())
+        .unwrap_or_default()
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&cut);
+    format!("{cut}…")
+}
+
+/// The sample inbox from the sandbox Intercom's records: each
+/// conversation with the contact who started it and the teammate it is
+/// assigned to (else the first one), all with the sandbox's own ids.
+pub fn samples(conversations: &Value, contacts: &Value, admins: &Value) -> Vec<SampleConversation> {
+    let empty = Vec::new();
+    let contacts = contacts.as_array().unwrap_or(&empty);
+    let admins = admins.as_array().unwrap_or(&empty);
+    let admin_of = |a: &Value| SampleAdmin {
+        id: id_of(&a["id"]).unwrap_or_default(),
+        name: str_of(&a["name"]).unwrap_or_else(|| "Teammate".to_string()),
+        email: str_of(&a["email"]),
+    };
+    let mut out = Vec::new();
+    for conv in conversations.as_array().unwrap_or(&empty) {
+        let Some(id) = id_of(&conv["id"]) else {
+            continue;
+        };
+        let contact_id = conv["contacts"]["contacts"][0]["id"]
+            .as_str()
+            .or_else(|| conv["source"]["author"]["id"].as_str())
+            .unwrap_or_default();
+        let Some(person) = contacts
+            .iter()
+            .find(|c| c["id"].as_str() == Some(contact_id))
+        else {
+            continue;
+        };
+        let company = &person["companies"][0];
+        let assignee = id_of(&conv["admin_assignee_id"]);
+        let admin = assignee
+            .as_deref()
+            .and_then(|a| {
+                admins
+                    .iter()
+                    .find(|x| id_of(&x["id"]).as_deref() == Some(a))
+            })
+            .or_else(|| admins.first())
+            .map(admin_of)
+            .unwrap_or(SampleAdmin {
+                id: String::new(),
+                name: "Teammate".to_string(),
+                email: None,
+            });
+        let message = crate::intercom::html_to_text(conv["source"]["body"].as_str().unwrap_or(""));
+        let parts_json = conv["conversation_parts"]["conversation_parts"]
+            .as_array()
+            .unwrap_or(&empty);
+        let parts = parts_json
+            .iter()
+            .filter_map(|p| {
+                let text = crate::intercom::html_to_text(p["body"].as_str()?);
+                (!text.is_empty()).then(|| ThreadPart {
+                    author: str_of(&p["author"]["name"]).unwrap_or_default(),
+                    kind: str_of(&p["part_type"]).unwrap_or_else(|| "comment".to_string()),
+                    text,
+                })
+            })
+            .collect();
+        let last = parts_json
+            .last()
+            .map(|p| &p["created_at"])
+            .unwrap_or(&conv["created_at"]);
+        out.push(SampleConversation {
+            subject: shorten(&message, 48),
+            waiting: day_of(last),
+            message,
+            parts,
+            contact: SampleContact {
+                id: contact_id.to_string(),
+                role: str_of(&person["role"]).unwrap_or_else(|| "user".to_string()),
+                name: str_of(&person["name"]).unwrap_or_else(|| "Unnamed".to_string()),
+                email: str_of(&person["email"]),
+                phone: str_of(&person["phone"]),
+                owner_id: id_of(&person["owner_id"]),
+                company: str_of(&company["name"]),
+                company_id: id_of(&company["id"]),
+            },
+            admin,
+            admin_assignee_id: assignee,
+            id,
+        });
+    }
+    out
+}
+
+/// The initialize body Intercom would send for `conv` (shape of Intercom's
+/// docs), with the sandbox Intercom's ids for the person, their company,
+/// the teammate and the conversation.
 pub fn initialize_body(conv: &SampleConversation, workspace_id: &str) -> Value {
     let c = &conv.contact;
     let mut contact = json!({"type": "contact", "id": c.id, "role": c.role, "name": c.name});
     if let Some(email) = &c.email {
         contact["email"] = json!(email);
     }
+    if let Some(phone) = &c.phone {
+        contact["phone"] = json!(phone);
+    }
+    if let Some(owner) = &c.owner_id {
+        contact["owner_id"] = json!(owner);
+    }
     if let Some(company) = &c.company {
+        let id = c
+            .company_id
+            .clone()
+            .unwrap_or_else(|| format!("company-{}", conv.id));
         contact["companies"] = json!({"type": "list", "data": [
-            {"type": "company", "id": format!("company-{}", conv.id), "name": company}
+            {"type": "company", "id": id, "name": company}
         ]});
     }
+    let a = &conv.admin;
     json!({
         "workspace_id": workspace_id,
         "workspace_region": "us",
-        "admin": {"type": "admin", "id": "1", "name": "Preview Teammate", "email": "teammate@preview.example"},
+        "admin": {"type": "admin", "id": a.id, "name": a.name, "email": a.email},
         "contact": contact,
-        "conversation": {"type": "conversation", "id": conv.id, "state": "open", "admin_assignee_id": 1}
+        "conversation": {
+            "type": "conversation", "id": conv.id, "state": "open",
+            "admin_assignee_id": conv.admin_assignee_id
+        }
     })
 }
 
@@ -493,9 +671,18 @@ pub fn escape_html(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn built_in() -> Vec<SampleConversation> {
+        let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        samples(
+            &parse(BUILT_IN_CONVERSATIONS),
+            &parse(BUILT_IN_CONTACTS),
+            &parse(BUILT_IN_ADMINS),
+        )
+    }
+
     #[test]
     fn built_in_samples_cover_the_journeys() {
-        let list: Vec<SampleConversation> = serde_json::from_str(BUILT_IN_CONVERSATIONS).unwrap();
+        let list = built_in();
         let emails: Vec<Option<&str>> = list.iter().map(|c| c.contact.email.as_deref()).collect();
         for e in [
             "hana@globex.example",
@@ -503,6 +690,10 @@ mod tests {
             "omar@umbrella.example",
             "nobody@nowhere.example",
             "priya@hooli.example",
+            "solo@freelance.example",
+            "o'brien@x.com",
+            "twins@dup.example",
+            "tony@stark.example",
         ] {
             assert!(emails.contains(&Some(e)), "{e} missing");
         }
@@ -510,15 +701,38 @@ mod tests {
     }
 
     #[test]
+    fn samples_are_the_sandbox_intercoms_world() {
+        let list = built_in();
+        let hana = list.iter().find(|c| c.id == "4711").unwrap();
+        assert_eq!(hana.contact.id, "ic-hana");
+        assert_eq!(hana.admin.id, "814860");
+        assert_eq!(
+            hana.message,
+            "Hi! Our CSV export of invoices has been failing since Monday."
+        );
+        assert_eq!(hana.parts.len(), 3);
+        assert_eq!(hana.parts[2].kind, "note");
+        let priya = list.iter().find(|c| c.id == "4714").unwrap();
+        assert_eq!(priya.contact.email.as_deref(), Some("priya@hooli.example"));
+        // Unassigned: the preview acts as the first teammate, whom the
+        // sandbox Intercom knows.
+        let unassigned = list.iter().find(|c| c.id == "4715").unwrap();
+        assert_eq!(unassigned.admin.id, "814860");
+    }
+
+    #[test]
     fn bodies_have_intercoms_shape() {
-        let list: Vec<SampleConversation> = serde_json::from_str(BUILT_IN_CONVERSATIONS).unwrap();
+        let list = built_in();
         let hana = &list[0];
         let b = initialize_body(hana, "ws");
         assert_eq!(b["contact"]["email"], "hana@globex.example");
+        assert_eq!(b["contact"]["id"], "ic-hana");
+        assert_eq!(b["contact"]["companies"]["data"][0]["id"], "cmp-globex");
         assert_eq!(
             b["contact"]["companies"]["data"][0]["name"],
             "Globex Corporation"
         );
+        assert_eq!(b["admin"]["id"], "814860");
         assert_eq!(b["conversation"]["id"], hana.id);
         let s = submit_body(hana, "ws", "refresh", json!({"content": {}}), Map::new());
         assert_eq!(s["component_id"], "refresh");

@@ -529,6 +529,7 @@
       ["Email", c.email || "—"],
       ["Type", c.role === "lead" ? "Lead" : "User"],
       ["Company", c.company || "—"],
+      ["Teammate", conv.admin ? conv.admin.name : "—"],
     ];
     const dl = el("dl", "person-table");
     for (const [k, v] of rows) {
@@ -538,6 +539,43 @@
       dl.appendChild(row);
     }
     box.replaceChildren(dl);
+  }
+
+  function bubble(initial, author, text, className) {
+    const row = el("div", "bubble-row" + (className ? " " + className : ""));
+    row.appendChild(el("span", "avatar", initial));
+    const box = el("div", "bubble");
+    box.appendChild(el("div", "bubble-author", author));
+    box.appendChild(el("p", "bubble-text", text));
+    row.appendChild(box);
+    return row;
+  }
+
+  // The thread as the sandbox Intercom has it: the opening message, then
+  // every reply and note (the texts the task picker offers).
+  function showThread(conv) {
+    const name = conv.contact.name || "?";
+    const rows = [bubble(name.charAt(0).toUpperCase(), name + (conv.waiting ? " · " + conv.waiting : ""), conv.message)];
+    for (const p of conv.parts || []) {
+      const who = p.author || "Teammate";
+      const note = p.kind === "note";
+      const isPerson = who === name;
+      rows.push(
+        bubble(
+          who.charAt(0).toUpperCase(),
+          who + (note ? " · internal note" : ""),
+          p.text,
+          note ? "bubble-row-admin bubble-row-note" : isPerson ? "" : "bubble-row-admin"
+        )
+      );
+    }
+    $("thread-parts").replaceChildren(...rows);
+  }
+
+  // `#conversation=4711` names the conversation to open.
+  function conversationFromHash() {
+    const m = /^#conversation=([^&]+)$/.exec(window.location.hash || "");
+    return m ? decodeURIComponent(m[1]) : null;
   }
 
   function openConversation(id) {
@@ -552,11 +590,12 @@
     $("thread-empty").hidden = true;
     $("thread").hidden = false;
     $("thread-subject").textContent = conv.subject;
-    $("thread-avatar").textContent = (conv.contact.name || "?").charAt(0).toUpperCase();
-    $("thread-author").textContent = conv.contact.name + (conv.waiting ? " · " + conv.waiting + " ago" : "");
-    $("thread-message").textContent = conv.message;
+    showThread(conv);
+    if (window.location.hash !== "#conversation=" + id) {
+      history.replaceState(null, "", "#conversation=" + id);
+    }
     showPerson(conv);
-    exchange("/preview/api/initialize", { conversation: id });
+    return exchange("/preview/api/initialize", { conversation: id });
   }
 
   // ---- developer panels ----
@@ -608,6 +647,7 @@
       }
       if (name !== "reset") text += " — click Refresh in the sidebar to see it";
       out.textContent = text;
+      out.title = text;
       out.dataset.healthy = String(!(r.data.latency_ms || r.data.fail_status || r.data.malformed || r.data.api_limit));
     } else {
       out.textContent = "Sandbox control failed: " + ((r.data && r.data.error) || "HTTP " + r.status);
@@ -640,6 +680,15 @@
       $("sandbox-controls").hidden = false;
       loadSandboxState();
     }
+    // Open the conversation the address names, else the first one, so the
+    // page never starts with an empty sidebar.
+    const wanted = conversationFromHash();
+    const first = state.conversations.find((c) => c.id === wanted) || state.conversations[0];
+    window.addEventListener("hashchange", () => {
+      const id = conversationFromHash();
+      if (id && (!state.current || state.current.id !== id)) openConversation(id);
+    });
+    if (first) await openConversation(first.id);
     document.body.dataset.ready = "true";
   }
 

@@ -87,14 +87,30 @@ async fn amounts_follow_each_records_currency() {
         2,
         "the first look at the org finds it multi-currency and asks again, with currencies"
     );
-    let eu = find_component(&first, "opportunity").unwrap()["options"][1]["id"].clone();
-    let switched = app
+    let deals = app
         .submit(&submit_from(
             &hana,
             &first,
-            "show_opportunity",
-            json!({"opportunity": eu}),
+            "tab",
+            json!({"tab": "tab_deals"}),
         ))
+        .await;
+    let eu = deals["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "list")
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "Globex — EU expansion")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let switched = app
+        .submit(&submit_from(&hana, &deals, &eu, json!({})))
         .await;
     assert!(
         texts(&switched).contains("€48,500.50"),

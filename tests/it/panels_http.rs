@@ -7,7 +7,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn healthz_answers() {
@@ -81,22 +81,20 @@ async fn contact_panel_costs_one_round_trip_cold_and_none_warm() {
         Some("Globex Corporation"),
     );
     let canvas = app.initialize(&init).await;
-    let t = texts(&canvas);
+    let first_texts = texts(&canvas);
+    let t = first_texts.clone();
+    // The first canvas: the Contact, the open-case count, the deal summary
+    // and the main actions; the Account and the deals one click away.
     for expected in [
         "Hana Okafor",
-        "Hana@Globex.example",
         "Dev Singh",
         "3 open cases",
         "Globex Corporation",
-        "globex.example",
-        "Maya Patel",
-        "United States",
-        "Opportunities (3)",
-        "Globex — Platform renewal 2027",
-        "Negotiation/Review",
-        "15 Dec 2026",
-        "$120,000.00",
+        "**Globex — Platform renewal 2027** · Negotiation/Review · $120,000.00",
+        "New Case",
         "Open Contact in Salesforce",
+        "Deals (3)",
+        "Refresh",
     ] {
         assert!(t.contains(expected), "missing {expected:?} in\n{t}");
     }
@@ -113,31 +111,66 @@ async fn contact_panel_costs_one_round_trip_cold_and_none_warm() {
     assert_eq!(data.len(), 1);
     assert!(data[0].path.ends_with("/composite"), "{:?}", data[0]);
 
-    let dropdown =
-        find_component(&canvas, "opportunity").expect("several opportunities → dropdown");
-    let options: Vec<_> = dropdown["options"]
-        .as_array()
-        .unwrap()
+    let tabs = find_component(&canvas, "tab").expect("a tab row");
+    assert_eq!(tabs["type"], "single-select");
+    assert_eq!(tabs["action"]["type"], "submit");
+    assert_eq!(tabs["value"], "tab_overview");
+
+    let account = app
+        .submit(&submit_from(
+            &init,
+            &canvas,
+            "tab",
+            json!({"tab": "tab_account"}),
+        ))
+        .await;
+    let t = texts(&account);
+    for expected in ["globex.example", "Maya Patel", "United States"] {
+        assert!(t.contains(expected), "missing {expected:?} in\n{t}");
+    }
+    assert_eq!(
+        find_component(&account, "tab").unwrap()["value"],
+        "tab_account"
+    );
+
+    let deals = app
+        .submit(&submit_from(
+            &init,
+            &canvas,
+            "tab",
+            json!({"tab": "tab_deals"}),
+        ))
+        .await;
+    let t = texts(&deals);
+    for expected in [
+        "Globex — Platform renewal 2027",
+        "15 Dec 2026",
+        "$120,000.00",
+    ] {
+        assert!(t.contains(expected), "missing {expected:?} in\n{t}");
+    }
+    let others: Vec<String> = deals_list(&deals)
         .iter()
-        .map(|o| o["text"].as_str().unwrap().to_string())
+        .map(|o| o["title"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(
-        options[0], "Globex — Platform renewal 2027",
-        "contact-role opportunities first"
-    );
     assert!(
-        options.iter().any(|o| o == "Globex — Support add-on"),
-        "then the account's open ones: {options:?}"
+        others.iter().any(|o| o == "Globex — Support add-on"),
+        "then the account's open ones: {others:?}"
     );
     assert_eq!(
-        options.len(),
-        3,
-        "closed-won account opportunity is not listed: {options:?}"
+        others.len(),
+        2,
+        "the contact-role deal is shown, two others listed, the closed-won account opportunity not: {others:?}"
+    );
+    assert_eq!(
+        deals["canvas"]["stored_data"]["opportunity"],
+        canvas["canvas"]["stored_data"]["opportunity"],
+        "contact-role opportunities first"
     );
 
     // Warm: no Salesforce call at all.
     let again = app.initialize(&init).await;
-    assert_eq!(texts(&again), t);
+    assert_eq!(texts(&again), first_texts);
     assert_eq!(app.org.api_calls(), 1);
 }
 
@@ -147,24 +180,51 @@ async fn switching_opportunity_and_opening_cases_cost_no_call() {
     let init = person("user", Some("hana@globex.example"), None);
     let first = app.initialize(&init).await;
     let calls = app.org.api_calls();
-    let dropdown = find_component(&first, "opportunity").unwrap();
-    let second_id = dropdown["options"][1]["id"].as_str().unwrap().to_string();
-    let second_name = dropdown["options"][1]["text"].as_str().unwrap().to_string();
-
-    let switched = app
+    let deals = app
         .submit(&submit_from(
             &init,
             &first,
-            "show_opportunity",
-            json!({"opportunity": second_id}),
+            "tab",
+            json!({"tab": "tab_deals"}),
         ))
         .await;
-    assert_eq!(
-        find_component(&switched, "opportunity").unwrap()["value"],
-        second_id
-    );
+    let listed = deals_list(&deals);
+    let second_id = listed[0]["id"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("deal_")
+        .expect("deal items are deal_{id}")
+        .to_string();
+    let second_name = listed[0]["title"].as_str().unwrap().to_string();
+    assert_eq!(listed[0]["action"]["type"], "submit");
+
+    // One click on a listed deal shows its details at once.
+    let switched = app
+        .submit(&submit_from(
+            &init,
+            &deals,
+            &format!("deal_{second_id}"),
+            json!({}),
+        ))
+        .await;
     assert_eq!(switched["canvas"]["stored_data"]["opportunity"], second_id);
-    assert!(texts(&switched).contains(&second_name));
+    assert_eq!(switched["canvas"]["stored_data"]["view"], "deals");
+    let shown = switched["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "text" && c["style"] == "paragraph")
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(shown.contains(&second_name), "{shown} is not {second_name}");
+    assert!(
+        deals_list(&switched)
+            .iter()
+            .all(|o| o["title"].as_str() != Some(second_name.as_str())),
+        "the deal shown is not listed again"
+    );
 
     let cases = app
         .submit(&submit_from(&init, &switched, "show_cases", json!({})))
@@ -188,34 +248,52 @@ async fn switching_opportunity_and_opening_cases_cost_no_call() {
         assert!(t.contains(s), "missing {s} in {t}");
     }
 
-    // Back keeps the chosen opportunity.
+    // Back keeps the chosen opportunity (summarised on the first tab).
     let back = app
         .submit(&submit_from(&init, &cases, "back", json!({})))
         .await;
-    assert_eq!(
-        find_component(&back, "opportunity").unwrap()["value"],
-        second_id,
+    assert_eq!(back["canvas"]["stored_data"]["opportunity"], second_id);
+    assert!(
+        texts(&back).contains(&second_name),
         "back from the case list returns to the opportunity chosen before"
     );
+    // Refresh redraws the tab the teammate is on.
+    let refreshed = app
+        .submit(&submit_from(&init, &switched, "refresh", json!({})))
+        .await;
+    assert_eq!(refreshed["canvas"]["stored_data"]["view"], "deals");
+    assert_eq!(refreshed["canvas"]["stored_data"]["opportunity"], second_id);
     assert_eq!(
         app.org.api_calls(),
-        calls,
-        "navigation is served from the cache"
+        calls + 1,
+        "navigation is served from the cache; only Refresh calls Salesforce"
     );
+    let calls = calls + 1;
 
     // A forged opportunity id (not this person's) falls back to the first.
     let forged = app
         .submit(&submit_from(
             &init,
-            &first,
-            "show_opportunity",
-            json!({"opportunity": "006000000000EVIL"}),
+            &deals,
+            "deal_006000000000EVIL",
+            json!({}),
         ))
         .await;
     assert_eq!(
-        find_component(&forged, "opportunity").unwrap()["value"],
-        dropdown["options"][0]["id"]
+        forged["canvas"]["stored_data"]["opportunity"],
+        first["canvas"]["stored_data"]["opportunity"]
     );
+    // A canvas drawn before the tabs (the dropdown and its Show button)
+    // still switches deals.
+    let old_style = app
+        .submit(&submit_from(
+            &init,
+            &first,
+            "show_opportunity",
+            json!({"opportunity": second_id}),
+        ))
+        .await;
+    assert_eq!(old_style["canvas"]["stored_data"]["opportunity"], second_id);
 
     // Refresh bypasses the cache.
     app.submit(&submit_from(&init, &first, "refresh", json!({})))
@@ -248,12 +326,24 @@ async fn leads_converted_leads_accounts_and_strangers() {
     for s in [
         "Omar Haddad",
         "Salesforce Contact",
-        "Converted from Lead",
+        "converted Lead",
         "Umbrella Health",
-        "Germany",
     ] {
         assert!(t.contains(s), "converted: missing {s} in {t}");
     }
+    let account_tab = app
+        .submit(&submit_from(
+            &person("lead", Some("omar@umbrella.example"), None),
+            &converted,
+            "tab",
+            json!({"tab": "tab_account"}),
+        ))
+        .await;
+    assert!(
+        texts(&account_tab).contains("Germany"),
+        "{}",
+        texts(&account_tab)
+    );
 
     let account = app
         .initialize(&person(
@@ -267,7 +357,7 @@ async fn leads_converted_leads_accounts_and_strangers() {
         "Stark Industries",
         "stark.example",
         "Salesforce Account",
-        "Opportunities (2)",
+        "Deals (2)",
     ] {
         assert!(t.contains(s), "account: missing {s} in {t}");
     }
@@ -294,7 +384,7 @@ async fn leads_converted_leads_accounts_and_strangers() {
         .initialize(&person("lead", Some("twins@dup.example"), None))
         .await;
     assert!(
-        texts(&twins).contains("1 more Lead shares") || texts(&twins).contains("1 more Lead share"),
+        texts(&twins).contains("1 more Lead has this email"),
         "{}",
         texts(&twins)
     );
@@ -446,7 +536,11 @@ async fn faults_become_canvases_with_retry() {
 
     app.org.switches().fail_with(Some(503));
     let c = app.initialize(&init).await;
-    assert!(texts(&c).contains("isn't answering"), "{}", texts(&c));
+    assert!(
+        texts(&c).contains("Salesforce is unavailable"),
+        "{}",
+        texts(&c)
+    );
     assert!(component_ids(&c).contains(&"retry".to_string()));
     app.org.switches().fail_with(None);
 
@@ -480,7 +574,10 @@ async fn slow_org_gives_a_canvas_within_the_deadline_or_the_last_known_data() {
         "answered at the deadline, not after the org"
     );
     let t = texts(&stale);
-    assert!(t.contains("Salesforce isn't answering (timed out)"), "{t}");
+    assert!(
+        t.contains("Salesforce is slow to answer: this is what it said at"),
+        "{t}"
+    );
     assert!(t.contains("Hana Okafor"), "{t}");
     assert!(component_ids(&stale).contains(&"retry".to_string()));
 
@@ -621,7 +718,7 @@ async fn company_ids_are_resolved_through_intercom_once() {
     let c = app.initialize(&body).await;
     let t = texts(&c);
     assert!(
-        t.contains("Stark Industries") && t.contains("Opportunities (2)"),
+        t.contains("Stark Industries") && t.contains("Deals (2)"),
         "{t}"
     );
     let lookups = |app: &TestApp| {
@@ -696,4 +793,15 @@ async fn a_panicking_canvas_handler_still_answers_with_a_canvas() {
     let canvas: serde_json::Value = resp.json().await.unwrap();
     assert!(texts(&canvas).contains("Something went wrong"), "{canvas}");
     assert!(component_ids(&canvas).contains(&"retry".to_string()));
+}
+
+/// The other deals listed on the Opportunities tab.
+fn deals_list(canvas: &Value) -> Vec<Value> {
+    canvas["canvas"]["content"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "list")
+        .map(|l| l["items"].as_array().unwrap().clone())
+        .unwrap_or_default()
 }

@@ -171,23 +171,80 @@ impl Journey<'_> {
             .goto(&format!("{base}/"))
             .await
             .map_err(|e| format!("open the preview: {e}"))?;
+        // The page opens its first conversation by itself and says so in
+        // the address.
         self.wait_for("the page script to start", |j| async move {
             Ok(j.attr("body", "data-ready").await?.as_deref() == Some("true"))
         })
         .await?;
+        let sidebar = self.sidebar().await?;
+        expect(&sidebar, "Hana Okafor", "the sidebar on load")?;
+        let hash = self.eval("return window.location.hash").await?;
+        if hash != json!("#conversation=4711") {
+            return Err(format!("the address names {hash}, not conversation 4711"));
+        }
+        let active = self
+            .attr("[data-conversation='4711']", "aria-current")
+            .await?;
+        if active.as_deref() != Some("true") {
+            return Err("Hana's conversation is not marked as selected on load".to_string());
+        }
         let list = self.text("#conversation-list").await?;
         for who in [
             "Hana Okafor",
             "Lena Fischer",
             "Omar Haddad",
             "Priya Raman",
+            "Noor Nobody",
+            "Tony Stark",
+            "Sam Solo",
+            "Siobhan O'Brien",
+            "Alex Twin",
             "nobody@nowhere.example",
         ] {
             expect(&list, who, "the conversation list")?;
         }
+        // The thread is the sandbox Intercom's: the texts the task picker offers.
+        let thread = self.text("#thread").await?;
+        for want in [
+            "Hi! Our CSV export of invoices has been failing since Monday.",
+            "Looks like the archive bug from last week. Escalating.",
+        ] {
+            expect(&thread, want, "Hana's thread")?;
+        }
         let controls = self.text("#sandbox-controls").await?;
         expect(&controls, "Make it fail (503)", "the sandbox controls")?;
         self.screenshot("inbox").await?;
+
+        // Every first canvas fits Intercom's 400 px, for every sample person.
+        let ids = self
+            .eval(
+                "return [...document.querySelectorAll('[data-conversation]')].map(b => b.dataset.conversation)",
+            )
+            .await?;
+        let ids: Vec<String> = serde_json::from_value(ids).map_err(|e| e.to_string())?;
+        let mut heights = Vec::new();
+        for id in &ids {
+            self.exchange(
+                &format!("open conversation {id}"),
+                &format!("[data-conversation='{id}']"),
+            )
+            .await?;
+            let h = self.sidebar_height().await?;
+            let who = self
+                .text(&format!("[data-conversation='{id}'] .conv-name"))
+                .await?;
+            heights.push(format!("{id} {who}: {h:.0} px"));
+            self.screenshot(&format!("first-canvas-{id}")).await?;
+            if h > 400.0 {
+                self.screenshot(&format!("too-tall-{id}")).await?;
+                return Err(format!(
+                    "the first canvas of {who} ({id}) is {h:.0} px tall, over 400 px:\n{}",
+                    self.sidebar().await?
+                ));
+            }
+        }
+        eprintln!("first canvas heights:\n  {}", heights.join("\n  "));
 
         // Open a contact: Hana, a Contact with an account, deals and open cases.
         self.exchange("open Hana's conversation", "[data-conversation='4711']")
@@ -198,50 +255,76 @@ impl Journey<'_> {
             "Salesforce Contact",
             "Globex Corporation",
             "3 open cases",
-            "Opportunities (3)",
+            "Deals (3)",
             "Negotiation/Review",
+            "New Case",
             "Refresh",
+            "Refresh (fetched at ",
         ] {
             expect(&sidebar, want, "Hana's sidebar")?;
         }
         self.screenshot("contact").await?;
 
-        // Switch opportunity in the dropdown.
-        let select = self
-            .find("#sidebar select[data-component-id='opportunity']")
+        // The Account tab, one click away.
+        self.exchange(
+            "open the Account tab",
+            "#sidebar [data-component-id='tab'] [data-option-id='tab_account']",
+        )
+        .await?;
+        let sidebar = self.sidebar().await?;
+        for want in ["globex.example", "Maya Patel", "United States"] {
+            expect(&sidebar, want, "the Account tab")?;
+        }
+        self.screenshot("account-tab").await?;
+
+        // The Opportunities tab, then one click on another deal.
+        self.exchange(
+            "open the Opportunities tab",
+            "#sidebar [data-component-id='tab'] [data-option-id='tab_deals']",
+        )
+        .await?;
+        let sidebar = self.sidebar().await?;
+        for want in [
+            "Globex — Platform renewal 2027",
+            "15 Dec 2026",
+            "Globex — EU expansion",
+        ] {
+            expect(&sidebar, want, "the Opportunities tab")?;
+        }
+        self.screenshot("opportunities-tab").await?;
+        let eu = self
+            .eval(
+                "return [...document.querySelectorAll(\"#sidebar [data-component-id^='deal_']\")].find(b => b.textContent.includes('EU expansion')).dataset.componentId",
+            )
             .await?;
-        select
-            .select_by_label("Globex — EU expansion")
-            .await
-            .map_err(|e| format!("select EU expansion: {e}"))?;
+        let eu = eu
+            .as_str()
+            .ok_or("no EU expansion deal in the list")?
+            .to_string();
         self.exchange(
             "show the EU expansion opportunity",
-            "#sidebar [data-component-id='show_opportunity']",
+            &format!("#sidebar [data-component-id='{eu}']"),
         )
         .await?;
         let sidebar = self.sidebar().await?;
         for want in ["Prospecting", "$48,500.50", "Evaluator"] {
             expect(&sidebar, want, "the EU expansion opportunity")?;
         }
-        reject(
-            &sidebar,
-            "Negotiation/Review",
-            "the EU expansion opportunity",
-        )?;
-        let chosen = self
-            .client
-            .execute(
-                "return document.querySelector(\"#sidebar select[data-component-id='opportunity']\").selectedOptions[0].textContent",
-                vec![],
-            )
-            .await
-            .map_err(|e| format!("read the dropdown: {e}"))?;
-        if chosen != json!("Globex — EU expansion") {
-            return Err(format!("the dropdown shows {chosen}, not EU expansion"));
-        }
+        let shown = self.text("#sidebar .ck-paragraph").await?;
+        expect(&shown, "Globex — EU expansion", "the deal shown")?;
         self.screenshot("opportunity").await?;
 
-        // The case list.
+        // The case list, from the Contact tab.
+        self.exchange(
+            "back to the Contact tab",
+            "#sidebar [data-component-id='tab'] [data-option-id='tab_overview']",
+        )
+        .await?;
+        expect(
+            &self.sidebar().await?,
+            "Globex — EU expansion",
+            "the Contact tab's deal summary after choosing EU expansion",
+        )?;
         self.exchange(
             "open the case list",
             "#sidebar [data-component-id='show_cases']",
@@ -269,35 +352,47 @@ impl Journey<'_> {
         }
         self.screenshot("cases").await?;
 
-        // Refresh.
+        // Back, then Refresh: the opportunity chosen before is still the one summarised.
+        self.exchange("back", "#sidebar [data-component-id='back']")
+            .await?;
         self.exchange("refresh", "#sidebar [data-component-id='refresh']")
             .await?;
         let sidebar = self.sidebar().await?;
-        // The opportunity chosen before the case list is still the one shown.
         for want in [
             "Hana Okafor",
-            "Opportunities (3)",
-            "Prospecting",
-            "$48,500.50",
-            "Updated just now",
+            "Deals (3)",
+            "Globex — EU expansion",
+            "Refresh (fetched at ",
         ] {
             expect(&sidebar, want, "the refreshed sidebar")?;
         }
         self.screenshot("refreshed").await?;
 
-        // Salesforce fails (503 from the controls); refresh shows it.
+        // Salesforce fails (503 from the controls): the fault bar says so
+        // without moving the page; Refresh shows the last data, marked,
+        // right where Refresh was.
+        let top = self.inbox_top().await?;
         self.click("[data-sandbox-action='fail']").await?;
         self.wait_for("the controls to report the failure", |j| async move {
             Ok(j.text("#sandbox-state").await?.contains("failing with 503"))
         })
         .await?;
+        let moved = self.inbox_top().await?;
+        if (moved - top).abs() > 0.5 {
+            return Err(format!(
+                "the fault bar moved the page from {top} px to {moved} px"
+            ));
+        }
         self.exchange(
             "refresh while Salesforce fails",
             "#sidebar [data-component-id='refresh']",
         )
         .await?;
         let sidebar = self.sidebar().await?;
-        for want in ["Salesforce isn't answering", "Try again"] {
+        for want in [
+            "Salesforce isn't answering: this is what it said at",
+            "Try again",
+        ] {
             expect(&sidebar, want, "the sidebar while Salesforce fails")?;
         }
         self.screenshot("salesforce-down").await?;
@@ -308,11 +403,18 @@ impl Journey<'_> {
             Ok(j.text("#sandbox-state").await?.contains("healthy"))
         })
         .await?;
+        if (self.inbox_top().await? - top).abs() > 0.5 {
+            return Err("the fault bar moved the page after Reset".to_string());
+        }
         self.exchange("try again", "#sidebar [data-component-id='retry']")
             .await?;
         let sidebar = self.sidebar().await?;
         expect(&sidebar, "Hana Okafor", "the sidebar after the retry")?;
-        expect(&sidebar, "Updated just now", "the sidebar after the retry")?;
+        expect(
+            &sidebar,
+            "Refresh (fetched at ",
+            "the sidebar after the retry",
+        )?;
         reject(&sidebar, "isn't answering", "the sidebar after the retry")?;
         self.screenshot("retried").await?;
 
@@ -335,13 +437,35 @@ impl Journey<'_> {
         self.click("#toggle-json").await?;
         self.exchange(
             "open a stranger's conversation",
-            "[data-conversation='4714']",
+            "[data-conversation='4715']",
         )
         .await?;
         let sidebar = self.sidebar().await?;
         expect(&sidebar, "Not in Salesforce", "a stranger's sidebar")?;
         expect(&sidebar, "nobody@nowhere.example", "a stranger's sidebar")?;
         self.screenshot("not-in-salesforce").await?;
+
+        // The address opens the conversation it names.
+        let before = self.exchange_count().await?;
+        self.client
+            .goto(&format!("{base}/#conversation=4714"))
+            .await
+            .map_err(|e| format!("open #conversation=4714: {e}"))?;
+        self.wait_for("Priya's sidebar from the address", |j| async move {
+            Ok(
+                j.attr("#sidebar", "data-state").await?.as_deref() == Some("ready")
+                    && j.exchange_count().await? != before
+                    && j.sidebar().await?.contains("Priya Raman"),
+            )
+        })
+        .await?;
+        let active = self
+            .attr("[data-conversation='4714']", "aria-current")
+            .await?;
+        if active.as_deref() != Some("true") {
+            return Err("#conversation=4714 did not select Priya's conversation".to_string());
+        }
+        self.screenshot("from-the-address").await?;
         Ok(())
     }
 
@@ -377,6 +501,29 @@ impl Journey<'_> {
             .click()
             .await
             .map_err(|e| format!("click {css}: {e}"))
+    }
+
+    async fn eval(&self, script: &str) -> Result<serde_json::Value> {
+        self.client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| format!("run {script}: {e}"))
+    }
+
+    /// The drawn canvas's height in CSS pixels (what Intercom's 400 px is about).
+    async fn sidebar_height(&self) -> Result<f64> {
+        self.eval("return document.getElementById('sidebar').getBoundingClientRect().height")
+            .await?
+            .as_f64()
+            .ok_or_else(|| "no sidebar height".to_string())
+    }
+
+    /// Where the inbox starts below the developer bars.
+    async fn inbox_top(&self) -> Result<f64> {
+        self.eval("return document.querySelector('.inbox').getBoundingClientRect().top")
+            .await?
+            .as_f64()
+            .ok_or_else(|| "no inbox position".to_string())
     }
 
     async fn sidebar(&self) -> Result<String> {

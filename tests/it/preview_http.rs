@@ -151,7 +151,7 @@ async fn forwarded_requests_are_signed_and_answered_with_canvases() {
     let (_, anon) = post(
         &app,
         "/preview/api/initialize",
-        json!({"conversation": "4715"}),
+        json!({"conversation": "4716"}),
     )
     .await;
     assert!(canvas_texts(&anon).contains("No email address"), "{anon}");
@@ -183,7 +183,7 @@ async fn sandbox_controls_are_proxied_and_cross_site_requests_refused() {
     .await;
     assert_eq!(failing["response"]["status"], 200);
     assert!(
-        canvas_texts(&failing).contains("isn't answering"),
+        canvas_texts(&failing).contains("Salesforce is unavailable"),
         "{failing}"
     );
 
