@@ -77,6 +77,9 @@ pub const DEFAULT_API_VERSION: &str = "67.0";
 /// the standard ones a support team sets by hand.
 pub const DEFAULT_CASE_FIELDS: &[&str] = &["Type", "Status", "Reason", "Origin", "Priority"];
 
+/// The Case Origin New Case preselects when `SALESFORCE_CASE_ORIGIN` is unset.
+pub const DEFAULT_CASE_ORIGIN: &str = "Chat";
+
 /// Settings whose values are never echoed in an error message.
 const SECRET_SETTINGS: &[&str] = &[
     "INTERCOM_CLIENT_SECRET",
@@ -353,6 +356,8 @@ struct Env {
     salesforce_lead_placeholder: Placeholder,
     #[serde(default = "defaults::case_fields", with = "As::<DisplayFromStr>")]
     salesforce_case_fields: FieldList,
+    #[serde(default = "defaults::case_origin")]
+    salesforce_case_origin: String,
     #[serde(default, with = "As::<DisplayFromStr>")]
     auto_tasks: OnOff,
     #[serde(default, with = "As::<Option<DisplayFromStr>>")]
@@ -386,6 +391,9 @@ mod defaults {
     }
     pub fn case_fields() -> FieldList {
         FieldList(DEFAULT_CASE_FIELDS.iter().map(|f| f.to_string()).collect())
+    }
+    pub fn case_origin() -> String {
+        DEFAULT_CASE_ORIGIN.to_string()
     }
 }
 
@@ -533,6 +541,9 @@ pub struct FormSettings {
     /// Optional Case fields the New Case form shows (`SALESFORCE_CASE_FIELDS`);
     /// required ones, Subject and Description are always shown.
     pub case_fields: Vec<String>,
+    /// `SALESFORCE_CASE_ORIGIN`: the Case Origin the New Case form
+    /// preselects (a picklist value; `none` preselects nothing).
+    pub case_origin: Option<String>,
 }
 
 impl Default for FormSettings {
@@ -543,6 +554,7 @@ impl Default for FormSettings {
             case_owner: CaseOwner::default(),
             lead_placeholder: defaults::lead_placeholder().0,
             case_fields: defaults::case_fields().0,
+            case_origin: Some(defaults::case_origin()),
         }
     }
 }
@@ -620,6 +632,8 @@ impl Config {
                 case_owner: env.salesforce_case_owner,
                 lead_placeholder: env.salesforce_lead_placeholder.0,
                 case_fields: env.salesforce_case_fields.0,
+                case_origin: Some(env.salesforce_case_origin.trim().to_string())
+                    .filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("none")),
             },
             auto_tasks: env.auto_tasks.0,
             database: env.database_url,
@@ -786,10 +800,30 @@ mod tests {
     }
 
     #[test]
+    fn the_case_origin_defaults_to_chat_and_can_be_turned_off() {
+        assert_eq!(cfg(&[]).unwrap().forms.case_origin.as_deref(), Some("Chat"));
+        assert_eq!(
+            cfg(&[("SALESFORCE_CASE_ORIGIN", " Web ")])
+                .unwrap()
+                .forms
+                .case_origin
+                .as_deref(),
+            Some("Web")
+        );
+        assert_eq!(
+            cfg(&[("SALESFORCE_CASE_ORIGIN", "none")])
+                .unwrap()
+                .forms
+                .case_origin,
+            None
+        );
+    }
+
+    #[test]
     fn validate_knows_every_setting_and_only_those() {
         let names = setting_names();
         assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
-        assert_eq!(names.len(), 24);
+        assert_eq!(names.len(), 25);
         for n in names {
             assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
         }

@@ -23,48 +23,96 @@ use crate::panels::{self, record_url};
 use crate::profile::ProfileService;
 use crate::salesforce::auth::Session;
 use crate::salesforce::lookup::Profile;
+use crate::salesforce::SalesforceError;
 use crate::services::case::{CaseService, NewCase};
-use crate::services::How;
+use crate::services::{CreateError, How};
 use crate::text::truncate;
 
-/// Shown first, in this order.
+/// Shown right after the required fields, in this order.
 const FIRST: &[&str] = &["Subject", "Description"];
 
-/// The case form's fields: subject and description, then every field
-/// Salesforce requires on create, then the optional fields `shown` names
-/// (`SALESFORCE_CASE_FIELDS`), in describe order. A real org has dozens of
-/// createable Case fields; offering them all would bury the form.
-/// References, booleans and system fields are set by the app or left to
-/// Salesforce.
+/// The case form's fields: every field Salesforce requires on create
+/// first (the teammate must fill them), then subject and description, then
+/// the optional fields `shown` names (`SALESFORCE_CASE_FIELDS`), in describe
+/// order. A real org has dozens of createable Case fields; offering them all
+/// would bury the form. References, booleans and system fields are set by
+/// the app or left to Salesforce.
 pub fn case_fields(
     d: &Describe,
     rt: Option<&RecordTypePicklists>,
     shown: &[String],
 ) -> Vec<FormField> {
-    let fillable = |k: FieldKind| {
-        !matches!(
-            k,
-            FieldKind::Reference | FieldKind::Boolean | FieldKind::Other
-        )
+    let mut out: Vec<FormField> = d
+        .fields
+        .iter()
+        .filter(|f| f.createable && fillable(f.kind) && f.required_on_create())
+        .map(|f| FormField::new(f, rt))
+        .collect();
+    let add = |f: &crate::fields::describe::FieldSpec, out: &mut Vec<FormField>| {
+        if !out.iter().any(|x| x.spec.name == f.name) {
+            out.push(FormField::new(f, rt));
+        }
     };
-    let mut out: Vec<FormField> = FIRST
+    for f in FIRST
         .iter()
         .filter_map(|n| d.field(n))
         .filter(|f| f.createable)
-        .map(|f| FormField::new(f, rt))
-        .collect();
+    {
+        add(f, &mut out);
+    }
     let wanted = |name: &str| shown.iter().any(|s| s.eq_ignore_ascii_case(name));
     for f in d
         .fields
         .iter()
-        .filter(|f| f.createable && fillable(f.kind))
-        .filter(|f| f.required_on_create() || wanted(&f.name))
+        .filter(|f| f.createable && fillable(f.kind) && wanted(&f.name))
     {
-        if !out.iter().any(|x| x.spec.name == f.name) {
-            out.push(FormField::new(f, rt));
-        }
+        add(f, &mut out);
     }
     out
+}
+
+/// Fields the form can offer (references, booleans and system fields are
+/// set by the app or left to Salesforce).
+fn fillable(k: FieldKind) -> bool {
+    !matches!(
+        k,
+        FieldKind::Reference | FieldKind::Boolean | FieldKind::Other
+    )
+}
+
+/// Adds to the form the fillable Case fields `names` names that it lacks:
+/// those a Salesforce error named (a validation rule such as "a Refund
+/// case needs a Refund Amount" names a field the form may not show) and,
+/// on the next submit, those the teammate has filled since (so they stay).
+pub fn with_named_fields<'n>(
+    mut fields: Vec<FormField>,
+    d: &Describe,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Vec<FormField> {
+    for name in names {
+        if fields
+            .iter()
+            .any(|f| f.spec.name.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        if let Some(spec) = d
+            .fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name) && f.createable && fillable(f.kind))
+        {
+            fields.push(FormField::new(spec, None));
+        }
+    }
+    fields
+}
+
+/// The Case fields a submitted form carried (`case_f_{name}` inputs).
+fn submitted_names(req: &CanvasRequest) -> Vec<&str> {
+    req.input_values
+        .keys()
+        .filter_map(|k| k.strip_prefix(ids::CASE_FIELD_PREFIX))
+        .collect()
 }
 
 /// Who will own the case.
@@ -301,6 +349,26 @@ async fn prefill(forms: &Forms, req: &CanvasRequest, ctx: &CaseCtx) -> BTreeMap<
     v
 }
 
+/// `SALESFORCE_CASE_ORIGIN` (default `Chat`) preselected in the Origin
+/// field, when the form has one and the value is one of its choices.
+fn preset_origin(forms: &Forms, fields: &[FormField], values: &mut BTreeMap<String, String>) {
+    let Some(origin) = forms.settings.case_origin.as_deref() else {
+        return;
+    };
+    let Some(field) = fields.iter().find(|f| f.spec.name == "Origin") else {
+        return;
+    };
+    if let Some(o) = field
+        .options
+        .iter()
+        .find(|o| o.value.eq_ignore_ascii_case(origin))
+    {
+        values.insert("Origin".to_string(), o.value.clone());
+    } else if field.options.is_empty() {
+        values.insert("Origin".to_string(), origin.to_string());
+    }
+}
+
 pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasRequest) -> Canvas {
     let ctx = match context(forms, profiles, req).await {
         Ok(c) => c,
@@ -308,8 +376,10 @@ pub(super) async fn open(forms: &Forms, profiles: &ProfileService, req: &CanvasR
     };
     let (rt, mut notices) = configured_record_type(forms, &ctx.describe);
     let fields = fields_for(forms, profiles, &ctx, rt.as_ref(), &mut notices).await;
+    let mut values = prefill(forms, req, &ctx).await;
+    preset_origin(forms, &fields, &mut values);
     let state = FormState {
-        values: prefill(forms, req, &ctx).await,
+        values,
         ..FormState::default()
     };
     let owner = owner_plan(forms, profiles, &ctx.session, req).await;
@@ -350,6 +420,7 @@ pub(super) async fn change_record_type(
     };
     let (rt, mut notices) = chosen_record_type(forms, req, &ctx.describe);
     let fields = fields_for(forms, profiles, &ctx, rt.as_ref(), &mut notices).await;
+    let fields = with_named_fields(fields, &ctx.describe, submitted_names(req));
     let state = FormState {
         values: read_values(&fields, &req.input_values, ids::CASE_FIELD_PREFIX),
         ..FormState::default()
@@ -373,6 +444,7 @@ pub(super) async fn create(forms: &Forms, profiles: &ProfileService, req: &Canva
     };
     let (rt, mut notices) = chosen_record_type(forms, req, &ctx.describe);
     let fields = fields_for(forms, profiles, &ctx, rt.as_ref(), &mut notices).await;
+    let fields = with_named_fields(fields, &ctx.describe, submitted_names(req));
     let token = stored_token(req);
     let mut state = FormState {
         values: read_values(&fields, &req.input_values, ids::CASE_FIELD_PREFIX),
@@ -459,8 +531,36 @@ pub(super) async fn create(forms: &Forms, profiles: &ProfileService, req: &Canva
         }
         Err(e) => {
             tracing::warn!(error = %e, "Case create failed");
+            // A field the error names but the form lacks joins the form,
+            // with the error under it.
+            let named: Vec<&str> = match &e {
+                CreateError::Salesforce {
+                    error: SalesforceError::Rejected { errors, .. },
+                    ..
+                } => errors
+                    .iter()
+                    .flat_map(|e| e.fields.iter().map(String::as_str))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if named
+                .iter()
+                .all(|n| fields.iter().any(|f| f.spec.name.eq_ignore_ascii_case(n)))
+            {
+                show_create_error(&mut state, &fields, &e);
+                return form(&state);
+            }
+            let fields = with_named_fields(fields.clone(), &ctx.describe, named);
             show_create_error(&mut state, &fields, &e);
-            form(&state)
+            Reply::Screen(render(&Screen {
+                ctx: &ctx,
+                rt: rt.as_ref(),
+                fields: &fields,
+                state: &state,
+                owner: &owner,
+                notices: &notices,
+                token: &token,
+            }))
         }
     }
 }

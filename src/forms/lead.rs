@@ -151,13 +151,60 @@ fn render(
     owner: &LeadOwner,
     token: &str,
 ) -> Canvas {
-    lead_form(&LeadFormView {
+    render_asking(forms, fields, state, owner, token, &[])
+}
+
+/// The form, asking once before `placeholders` (required fields left
+/// empty) go out as the placeholder text.
+fn render_asking(
+    forms: &Forms,
+    fields: &[FormField],
+    state: &FormState,
+    owner: &LeadOwner,
+    token: &str,
+    placeholders: &[&FormField],
+) -> Canvas {
+    let canvas = lead_form(&LeadFormView {
         fields,
         state,
         owner: &owner.sentence(),
         placeholder: &forms.settings.lead_placeholder,
         token,
-    })
+        confirm: &placeholders
+            .iter()
+            .map(|f| f.spec.label.clone())
+            .collect::<Vec<_>>(),
+    });
+    if placeholders.is_empty() {
+        return canvas;
+    }
+    let names: Vec<&str> = placeholders.iter().map(|f| f.spec.name.as_str()).collect();
+    canvas.with_data(ids::LEAD_PLACEHOLDERS, names.join(","))
+}
+
+/// The required fields the teammate left empty (they would go out as the
+/// placeholder).
+fn left_empty<'f>(fields: &'f [FormField], state: &FormState) -> Vec<&'f FormField> {
+    fields
+        .iter()
+        .filter(|f| f.required)
+        .filter(|f| {
+            state
+                .values
+                .get(&f.spec.name)
+                .is_none_or(|v| v.trim().is_empty())
+        })
+        .collect()
+}
+
+/// Whether the teammate was already told that exactly these (or more)
+/// fields go out as placeholders, on the canvas they submitted from.
+fn placeholders_confirmed(req: &CanvasRequest, empty: &[&FormField]) -> bool {
+    let Some(told) = req.stored_str(ids::LEAD_PLACEHOLDERS) else {
+        return false;
+    };
+    let told: Vec<&str> = told.split(',').collect();
+    empty.iter().all(|f| told.contains(&f.spec.name.as_str()))
 }
 
 /// Why no Lead is created for this person: the current records say they
@@ -244,6 +291,14 @@ pub(super) async fn create(forms: &Forms, profiles: &ProfileService, req: &Canva
             return form(&state);
         }
     };
+    // Required fields left empty go out as the placeholder, but only once
+    // the teammate has been told which ("Noah [not provided]" was silent).
+    let empty = left_empty(&fields, &state);
+    if !empty.is_empty() && !placeholders_confirmed(req, &empty) {
+        return Reply::Screen(render_asking(
+            forms, &fields, &state, &owner, &token, &empty,
+        ));
+    }
     let lead = NewLead {
         fields: body,
         owner_id: match &owner {

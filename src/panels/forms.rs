@@ -21,26 +21,56 @@ pub struct LeadFormView<'a> {
     pub placeholder: &'a str,
     /// The idempotency token of this form.
     pub token: &'a str,
+    /// Labels of the required fields left empty that would go out as the
+    /// placeholder: the form asks once, by its button, before sending them.
+    pub confirm: &'a [String],
 }
 
 pub fn lead_form(v: &LeadFormView) -> Canvas {
+    let placeholder = escape_markup(v.placeholder);
     let mut c = vec![
         header("Create Lead"),
         muted(format!(
-            "Prefilled from Intercom; edit before sending. Required fields (*) left empty are sent as “{}”.",
-            escape_markup(v.placeholder)
+            "Prefilled from Intercom; edit before sending. Required fields (*) left empty are sent as “{placeholder}”."
         )),
     ];
     top_errors(&mut c, v.state);
     for f in v.fields {
+        let at = c.len();
         field(&mut c, ids::LEAD_FIELD_PREFIX, f, v.state);
+        // Say in the field itself what an empty required field becomes.
+        if f.required {
+            if let Some(Component::Input(input)) = c.get_mut(at) {
+                if input.placeholder.is_none() {
+                    input.placeholder = Some(format!("Sent as “{}” if left empty", v.placeholder));
+                }
+            }
+        }
     }
     c.push(muted(format!("Owner: {}", v.owner)));
-    c.push(submit_button(
-        ids::LEAD_CREATE,
-        "Create Lead",
-        ButtonStyle::Primary,
-    ));
+    if v.confirm.is_empty() {
+        c.push(submit_button(
+            ids::LEAD_CREATE,
+            "Create Lead",
+            ButtonStyle::Primary,
+        ));
+    } else {
+        // Where the teammate just clicked: what will be sent, and the same
+        // button once more to send it.
+        c.push(error_text(format!(
+            "{} {} empty: Salesforce requires {}, so {} sent as “{placeholder}”. Fill {} in above, or create the Lead as it is.",
+            list_words(v.confirm),
+            if v.confirm.len() == 1 { "is" } else { "are" },
+            if v.confirm.len() == 1 { "it" } else { "them" },
+            if v.confirm.len() == 1 { "it will be" } else { "they will be" },
+            if v.confirm.len() == 1 { "it" } else { "them" },
+        )));
+        c.push(submit_button(
+            ids::LEAD_CREATE,
+            &format!("Create Lead with “{}”", v.placeholder),
+            ButtonStyle::Primary,
+        ));
+    }
     c.push(submit_button(
         panel_ids::BACK,
         "Cancel",
@@ -49,6 +79,16 @@ pub fn lead_form(v: &LeadFormView) -> Canvas {
     Canvas::new(c)
         .with_data("form", "lead")
         .with_data(ids::TOKEN, v.token)
+}
+
+/// `Last Name and Company`, `A, B and C`.
+fn list_words(words: &[String]) -> String {
+    let words: Vec<String> = words.iter().map(|w| escape_markup(w)).collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// Everything the New Case form shows.

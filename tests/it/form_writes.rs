@@ -234,6 +234,8 @@ async fn a_salesforce_refusal_is_definite_and_the_retry_creates_without_looking(
                     ("case_f_Subject", "Refund me"),
                     ("case_f_Product__c", "Toaster"),
                     ("case_f_Type", "Refund"),
+                    // Billing's own Origin (the preset Chat is a Support one).
+                    ("case_f_Origin", "Email"),
                 ],
             ),
         ))

@@ -180,19 +180,40 @@ async fn empty_required_fields_go_out_as_the_placeholder() {
             "{}",
             texts(&form)
         );
-        let done = app
+        // The first Create Lead says which fields would go out as the
+        // placeholder and sends nothing; the second sends them.
+        let typed = [
+            ("lead_f_LastName", " "),
+            ("lead_f_Company", ""),
+            ("lead_f_FirstName", ""),
+        ];
+        let asked = app
             .submit(&submit_from(
                 &body,
                 &form,
                 "lead_create",
-                input_values(
-                    &form,
-                    &[
-                        ("lead_f_LastName", " "),
-                        ("lead_f_Company", ""),
-                        ("lead_f_FirstName", ""),
-                    ],
-                ),
+                input_values(&form, &typed),
+            ))
+            .await;
+        assert_eq!(
+            posts(&app, "Lead"),
+            0,
+            "nothing sent before the teammate agrees"
+        );
+        let t = texts(&asked).replace('\\', "");
+        assert!(
+            t.contains(&format!(
+                "Last Name and Company are empty: Salesforce requires them, so they will be sent as “{expected}”"
+            )),
+            "{t}"
+        );
+        assert!(t.contains(&format!("Create Lead with “{expected}”")), "{t}");
+        let done = app
+            .submit(&submit_from(
+                &body,
+                &asked,
+                "lead_create",
+                input_values(&asked, &[]),
             ))
             .await;
         assert!(
@@ -457,6 +478,7 @@ async fn by_default_the_case_form_shows_required_and_standard_fields_only() {
     assert_eq!(
         ids,
         [
+            "case_f_Product__c",
             "case_f_Subject",
             "case_f_Description",
             "case_f_Type",
@@ -464,9 +486,13 @@ async fn by_default_the_case_form_shows_required_and_standard_fields_only() {
             "case_f_Reason",
             "case_f_Origin",
             "case_f_Priority",
-            "case_f_Product__c",
         ],
-        "subject and description, the standard fields, and the required custom one"
+        "the required field first, then subject and description and the standard fields"
+    );
+    assert_eq!(
+        value_of(&form, "case_f_Origin"),
+        "Chat",
+        "Origin preset from SALESFORCE_CASE_ORIGIN (default Chat)"
     );
     // Optional custom fields are not offered, and a field Salesforce fills
     // by formula is left to it.
@@ -628,11 +654,13 @@ async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once
     let app = spawn_with(ALL_CASE_FIELDS).await;
     let body = hana();
     let form = open_case_form(&app, &body).await;
+    // Billing's own Origin values (the preset Chat is a Support one).
     let typed = [
         ("case_record_type", "0125e000000SbxBAAS"),
         ("case_f_Subject", "Refund please"),
         ("case_f_Product__c", "Toaster"),
         ("case_f_Type", "Refund"),
+        ("case_f_Origin", "Email"),
     ];
     let back = app
         .submit(&submit_from(
@@ -643,7 +671,8 @@ async fn a_validation_rule_failure_lands_on_its_field_and_the_retry_creates_once
         ))
         .await;
     assert_eq!(
-        error_under(&back, "case_f_Refund_Amount__c").unwrap(),
+        error_under(&back, "case_f_Refund_Amount__c")
+            .unwrap_or_else(|| panic!("no error under Refund Amount:\n{}", texts(&back))),
         "Salesforce: Enter the amount to refund for a refund case."
     );
     assert_eq!(value_of(&back, "case_f_Type"), "Refund");
@@ -987,4 +1016,58 @@ async fn the_case_form_reuses_the_panels_lookup_even_when_companies_come_as_ids(
         1,
         "the form found the person in the panel's cache entry"
     );
+}
+
+#[tokio::test]
+async fn a_field_named_by_a_salesforce_error_joins_the_form_with_the_error_under_it() {
+    // The default form has no Refund Amount; the validation rule names it.
+    let app = spawn().await;
+    let body = hana();
+    let form = open_case_form(&app, &body).await;
+    assert!(find_component(&form, "case_f_Refund_Amount__c").is_none());
+    // Billing + Refund (the Origin from Billing's own values).
+    let typed = [
+        ("case_record_type", "0125e000000SbxBAAS"),
+        ("case_f_Subject", "Refund for the double charge"),
+        ("case_f_Product__c", "Toaster"),
+        ("case_f_Type", "Refund"),
+        ("case_f_Origin", "Email"),
+    ];
+    let back = app
+        .submit(&submit_from(
+            &body,
+            &form,
+            "case_create",
+            input_values(&form, &typed),
+        ))
+        .await;
+    assert_eq!(
+        error_under(&back, "case_f_Refund_Amount__c")
+            .unwrap_or_else(|| panic!("no Refund Amount with its error:\n{}", texts(&back))),
+        "Salesforce: Enter the amount to refund for a refund case."
+    );
+    for (id, v) in typed {
+        assert_eq!(value_of(&back, id), v, "{id} kept");
+    }
+    assert!(texts(&back).contains("Salesforce did not save this"));
+    assert!(cases_with_subject(&app, "Refund for the double charge").is_empty());
+
+    // The added field stays on the form and its value is sent.
+    let done = app
+        .submit(&submit_from(
+            &body,
+            &back,
+            "case_create",
+            input_values(&back, &[("case_f_Refund_Amount__c", "12.50")]),
+        ))
+        .await;
+    assert!(
+        texts(&done).contains("created in Salesforce"),
+        "{}",
+        texts(&done)
+    );
+    let rows = cases_with_subject(&app, "Refund for the double charge");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Refund_Amount__c"], 12.5);
+    assert_eq!(rows[0]["Type"], "Refund");
 }

@@ -261,6 +261,26 @@ async fn step(app: &TestApp, body: &Value, from: &Value, id: &str, inputs: Value
 }
 
 #[tokio::test]
+async fn lead_placeholder_question_matches_its_golden() {
+    // Required fields left empty: the form asks once before sending the placeholder.
+    let app = spawn().await;
+    let bare = person("lead", Some("bare@lodz.example"), None);
+    let panel = render(&app, &bare, false).await;
+    let empty_form = step(&app, &bare, &panel, "lead_open", json!({})).await;
+    check_golden(
+        "lead_form_placeholders",
+        &step(
+            &app,
+            &bare,
+            &empty_form,
+            "lead_create",
+            input_values(&empty_form, &[]),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
 async fn form_screens_match_their_goldens() {
     let app = spawn_with(&[(
         "SALESFORCE_CASE_FIELDS",
