@@ -100,7 +100,7 @@ pub fn too_large_canvas() -> Canvas {
             "Intercom sent more than this app accepts ({} KB); nothing was read or sent to Salesforce. Shorten what was typed (a long description or many fields), then try again.",
             MAX_CANVAS_BYTES / 1024
         )),
-        submit_button(crate::panels::ids::REFRESH, "Back to the panel", ButtonStyle::Secondary),
+        submit_button(crate::actions::ids::REFRESH, "Back to the panel", ButtonStyle::Secondary),
     ])
     .with_data("view", "error")
 }

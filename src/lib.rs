@@ -1,28 +1,63 @@
 //! Intercom Canvas Kit inbox app backed by a cached Salesforce query layer.
 //!
-//! - [`canvas`]: the Canvas Kit protocol (components, requests, signatures)
-//! - [`salesforce`]: OAuth, REST client, SOQL builder, cache, person lookup
-//! - [`actions`]: every component id, and the typed action of a submit
-//! - [`fields`]: describes as field specs, the form model and its checks (pure)
-//! - [`profile`]: who the signed person is (client, profile cache, currency
-//!   memo, company names through Intercom), for every flow that asks
-//! - [`services`]: Lead and Case creation, one idempotent-create mechanism
-//!   and its ledger, callable without a screen
-//! - [`panels`]: pure rendering from records to canvases
-//! - [`sidebar`]: what one request shows (workspace check, dispatch, panel)
-//! - [`edge`]: signature extractors, request ids, one log line per request
-//! - [`routes`]: the HTTP surface; [`app`]: wiring
-//! - [`intercom`]: the Intercom REST client
-//! - [`forms`]: the Create Lead and New Case screens' flows
-//! - [`config`]: settings from the environment; [`store`]: token storage
-//! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser)
-//! - [`tasks`]: Salesforce Tasks from conversations (manual and automatic)
-//! - [`text`]: plain-text helpers (truncation)
+//! # Layout
 //!
-//! Dependencies point one way: `canvas`, `salesforce`, `intercom` (protocol)
-//! → `actions`, `fields` → `profile`, `services` (domain) → `panels`
-//! (rendering) → `forms`, `tasks`, `sidebar` (flows) → `edge`, `routes`,
-//! `app`.
+//! Dependencies point one way: protocols → domain (values, services) →
+//! rendering → flows → edge and wiring. A module uses only modules of its own
+//! layer or below; none imports upwards.
+//!
+//! **Protocols and values** (no app logic):
+//! - [`config`]: the settings, one `serde` struct read from the environment;
+//!   `Secret`, the unprintable value. Uses nothing of the app.
+//! - [`canvas`]: the Canvas Kit protocol: components, the requests Intercom
+//!   sends, the two signature schemes. Uses `intercom` (id parsing) only.
+//! - [`intercom`]: the Intercom REST client (notes, admins, contacts,
+//!   conversations) and the one HTML escaper. Uses `config`.
+//! - [`store`]: Salesforce token storage. Uses `config`.
+//! - [`salesforce`]: OAuth token manager, REST client, SOQL builder, query
+//!   cache, person lookup and records. Uses `config`, `store`, `canvas`.
+//!
+//! **Domain**:
+//! - [`actions`]: every component id and `stored_data` key, and the typed
+//!   action a submit's component id is parsed into, once. Uses nothing.
+//! - [`fields`]: describes as field specs, the form model and its checks;
+//!   pure. Uses `salesforce`.
+//! - [`profile`]: who the signed person is (Salesforce client, profile
+//!   cache, currency memo, company names through Intercom), for every flow.
+//!   Uses `salesforce`, `intercom`, `canvas`.
+//! - [`services`]: Lead and Case creation through one idempotent-create
+//!   mechanism and its ledger, callable without a screen. Uses `salesforce`.
+//!
+//! - [`text`]: plain-text helpers (truncation). Uses nothing.
+//!
+//! **Rendering** (pure functions from data to canvases):
+//! - [`panels`]: every screen. Uses `canvas`, `actions`, `fields`,
+//!   `salesforce` records.
+//!
+//! **Flows** (what one request or job does):
+//! - [`forms`]: the Create Lead and New Case screens' flows. Uses `profile`,
+//!   `services`, `panels`, `fields`, `actions` and the protocols.
+//! - [`tasks`]: Salesforce Tasks from conversations: the manual flow, the
+//!   webhook route, the durable queue and its worker. Uses `panels`,
+//!   `salesforce`, `intercom`, and `edge` for the webhook's extractor.
+//! - [`sidebar`]: what one Canvas Kit request shows: workspace check,
+//!   dispatch on the action, the panel (cache, fetch, stale fallback). Uses
+//!   `forms`, `tasks`, `profile`, `panels`, `actions`.
+//!
+//! **Edge and wiring**:
+//! - [`edge`]: the signature-checking extractors (Canvas Kit, webhook) with
+//!   their one error type and body limits, the request-id and trace layers.
+//!   Uses `canvas`, `config`, `actions`, `panels` (components only).
+//! - [`routes`]: the HTTP surface; thin handlers. Uses `edge`, `sidebar`,
+//!   `tasks` (the webhook route), `panels` (the panic screen).
+//! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser,
+//!   through the app's own HTTP routes). Uses `canvas`, `config`, `intercom`.
+//! - [`app`]: wiring from a `Config` to a router; `main` and the tests build
+//!   the app through here. Uses everything above.
+//!
+//! The sandbox (fake Salesforce org and Intercom API) is its own crate,
+//! `sf-inbox-sandbox`: this crate uses it only in `main` (behind the default
+//! `sandbox` feature) and in tests.
 
 pub mod actions;
 pub mod app;

@@ -311,22 +311,33 @@ impl IntercomClient {
         admin_id: &str,
         html: &str,
     ) -> Result<(), IntercomError> {
-        let body = serde_json::json!({
-            "message_type": "note",
-            "type": "admin",
-            "admin_id": admin_id,
-            "body": html,
-        });
+        let body = ReplyRequest {
+            message_type: "note",
+            kind: "admin",
+            admin_id,
+            body: html,
+        };
         let _: Value = self
             .call(
                 region,
                 Method::POST,
                 &format!("/conversations/{}/reply", seg(conversation_id)),
-                Some(&body),
+                Some(&serde_json::to_value(&body).expect("a reply serialises")),
             )
             .await?;
         Ok(())
     }
+}
+
+/// The body of `POST /conversations/{id}/reply` as an admin.
+#[derive(Debug, Serialize)]
+struct ReplyRequest<'a> {
+    /// `note` (internal) or `comment` (to the customer).
+    message_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    admin_id: &'a str,
+    body: &'a str,
 }
 
 /// Ids come from requests; keep them to one path segment.
@@ -340,7 +351,8 @@ pub fn conversation_url(workspace_id: &str, conversation_id: &str) -> String {
     format!("https://app.intercom.com/a/inbox/{workspace_id}/inbox/conversation/{conversation_id}")
 }
 
-/// Escapes text for the HTML body of a note.
+/// Escapes text for HTML: a note's body, and element content and quoted
+/// attributes of the preview page (`&`, `<`, `>`, `"` and `'`).
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

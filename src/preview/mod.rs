@@ -651,21 +651,9 @@ fn render_page(p: &Preview) -> String {
     )
 }
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and quoted attributes: the one
+/// escaper, shared with Intercom note bodies.
+pub use crate::intercom::html_escape as escape_html;
 
 #[cfg(test)]
 mod tests {

@@ -172,16 +172,6 @@ impl TokenManager {
         self.refresh(Some(stale.generation)).await
     }
 
-    /// The org id of the current session, if one exists (no network).
-    pub fn current_org(&self) -> Option<String> {
-        self.inner
-            .current
-            .read()
-            .unwrap()
-            .as_ref()
-            .map(|s| s.org_id.clone())
-    }
-
     async fn refresh(&self, stale: Option<u64>) -> Result<Arc<Session>, SalesforceError> {
         // Run in its own task: if the caller gives up (deadline), the refresh
         // still finishes and stores the rotated token. Dropping it half-way

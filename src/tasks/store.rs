@@ -60,6 +60,26 @@ pub struct QueueCounts {
 #[derive(Clone)]
 pub struct TaskStore {
     conn: Arc<Mutex<Connection>>,
+    clock: Clock,
+}
+
+/// The store's "now" for due times and back-off: the wall clock, which a
+/// test can move forward ([`Clock::advance`]) instead of sleeping.
+#[derive(Clone, Default)]
+pub struct Clock {
+    ahead_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        Utc::now().timestamp_millis() + self.ahead_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves this store's time forward by `d` (tests).
+    pub fn advance(&self, d: Duration) {
+        self.ahead_ms
+            .fetch_add(d.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 const SCHEMA: &str = "
@@ -86,10 +106,6 @@ CREATE TABLE IF NOT EXISTS conversation_tasks (
 );
 ";
 
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
 impl TaskStore {
     /// Opens (creating if needed) the database `db` names; `data_dir` is
     /// where the default file goes.
@@ -113,7 +129,13 @@ impl TaskStore {
         conn.execute_batch(SCHEMA)?;
         Ok(TaskStore {
             conn: Arc::new(Mutex::new(conn)),
+            clock: Clock::default(),
         })
+    }
+
+    /// The clock due times are read with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The default database file under `DATA_DIR`.
@@ -150,8 +172,8 @@ impl TaskStore {
         );
         let ws = workspace_id.map(str::to_string);
         let payload = String::from_utf8_lossy(payload).into_owned();
+        let now = self.clock.now_ms();
         self.with(move |c| {
-            let now = now_ms();
             let n = c.execute(
                 "INSERT OR IGNORE INTO notifications
                  (id, topic, conversation_id, workspace_id, payload, received_at, next_attempt_at)
@@ -165,12 +187,13 @@ impl TaskStore {
 
     /// The oldest pending notification that is due, if any.
     pub async fn next_due(&self) -> Result<Option<Job>, StoreError> {
-        self.with(|c| {
+        let now = self.clock.now_ms();
+        self.with(move |c| {
             Ok(c.query_row(
                 "SELECT id, topic, conversation_id, workspace_id, attempts FROM notifications
                  WHERE state = 'pending' AND next_attempt_at <= ?1
                  ORDER BY received_at, rowid LIMIT 1",
-                params![now_ms()],
+                params![now],
                 |r| {
                     Ok(Job {
                         id: r.get(0)?,
@@ -188,13 +211,14 @@ impl TaskStore {
 
     /// How long until the next pending notification is due (`None`: none).
     pub async fn next_wait(&self) -> Result<Option<Duration>, StoreError> {
-        self.with(|c| {
+        let now = self.clock.now_ms();
+        self.with(move |c| {
             let at: Option<i64> = c.query_row(
                 "SELECT MIN(next_attempt_at) FROM notifications WHERE state = 'pending'",
                 [],
                 |r| r.get(0),
             )?;
-            Ok(at.map(|t| Duration::from_millis((t - now_ms()).max(0) as u64)))
+            Ok(at.map(|t| Duration::from_millis((t - now).max(0) as u64)))
         })
         .await
     }
@@ -219,12 +243,13 @@ impl TaskStore {
         delay: Option<Duration>,
     ) -> Result<(), StoreError> {
         let (id, error) = (id.to_string(), error.to_string());
+        let now = self.clock.now_ms();
         self.with(move |c| {
             match delay {
                 Some(d) => c.execute(
                     "UPDATE notifications SET attempts = attempts + 1, last_error = ?2,
                      next_attempt_at = ?3 WHERE id = ?1",
-                    params![id, error, now_ms() + d.as_millis() as i64],
+                    params![id, error, now + d.as_millis() as i64],
                 )?,
                 None => c.execute(
                     "UPDATE notifications SET attempts = attempts + 1, last_error = ?2,
@@ -305,13 +330,14 @@ impl TaskStore {
             who_id.to_string(),
             task_id.to_string(),
         );
+        let now = self.clock.now_ms();
         self.with(move |c| {
             c.execute(
                 "INSERT INTO conversation_tasks (conversation_id, who_id, task_id, completed, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (conversation_id, who_id) DO UPDATE SET task_id = excluded.task_id,
                    completed = MAX(completed, excluded.completed)",
-                params![conv, who, task, completed as i64, now_ms()],
+                params![conv, who, task, completed as i64, now],
             )?;
             Ok(())
         })

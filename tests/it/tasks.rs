@@ -571,12 +571,17 @@ async fn salesforce_faults_are_retried_with_back_off() {
     }
     assert_eq!(queue.counts().await.unwrap().pending, 1, "kept for a retry");
     org.switches().fail_with(None);
-    // The first retry is due 2 s later.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while queue.counts().await.unwrap().pending > 0 {
-        assert!(Instant::now() < deadline, "retried");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The first retry is due 2 s later: not before, by the queue's clock.
+    let wait = queue.next_wait().await.unwrap().expect("a pending job");
+    assert!(wait <= Duration::from_secs(2), "{wait:?}");
+    assert!(queue.next_due().await.unwrap().is_none(), "not due yet");
+    // Two seconds later (on the clock, not a sleep) it is due and retried.
+    app.advance_queue_clock(Duration::from_secs(2));
+    assert!(
+        queue.next_due().await.unwrap().is_some(),
+        "due after its back-off"
+    );
+    drain(queue).await;
     let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 1);
     assert_eq!(who(&tasks[0]), OMAR);

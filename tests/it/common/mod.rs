@@ -45,6 +45,8 @@ pub struct TestApp {
     /// With `AUTO_TASKS` on: the durable queue and the running worker.
     pub queue: Option<TaskStore>,
     pub worker: Option<tokio::task::JoinHandle<()>>,
+    /// Wakes the worker (after moving the queue's clock, say).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Settings pointing at `org`, plus overrides (an empty value removes a
@@ -106,6 +108,16 @@ impl TestApp {
             w.abort();
         }
         (self.org, self.intercom)
+    }
+
+    /// Moves the task queue's clock forward by `d` and wakes the worker:
+    /// what a back-off waits for, without waiting.
+    pub fn advance_queue_clock(&self, d: std::time::Duration) {
+        self.queue().clock().advance(d);
+        self.wake
+            .as_ref()
+            .expect("built with auto_tasks()")
+            .notify_one();
     }
 
     /// The durable task queue (`AUTO_TASKS` on).
@@ -205,6 +217,7 @@ impl TestAppBuilder {
             sidebar,
             http: reqwest::Client::new(),
             server,
+            wake: task_queue.as_ref().map(|(_, w)| w.clone()),
             queue: task_queue.map(|(s, _)| s),
             worker,
         }
