@@ -16,4 +16,5 @@ mod preview_http;
 mod salesforce_client;
 mod sandbox_org;
 mod secrets_in_logs;
+mod soql_quoting;
 mod tasks;

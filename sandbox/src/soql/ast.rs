@@ -100,6 +100,9 @@ fn escape(value: &str, pat: &[Pat]) -> String {
                 out.push('\\');
                 out.push(*c);
             }
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{:04x}", *c as u32));
+            }
             other => out.push(*other),
         }
     }
