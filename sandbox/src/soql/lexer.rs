@@ -181,20 +181,18 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Pos)>, LexError> {
                                 '%' => '%',
                                 // `\uXXXX`: a UTF-16 code unit; a surrogate pair makes one
                                 // character beyond the BMP.
-                                'u' => match {
+                                'u' => {
                                     let before = i;
-                                    let c = unicode_escape(&chars, &mut i);
+                                    let decoded = unicode_escape(&chars, &mut i);
                                     col += i - before;
-                                    c
-                                } {
-                                    Some(c) => c,
-                                    None => {
+                                    let Some(c) = decoded else {
                                         return Err(LexError {
                                             pos: here,
                                             message: "Invalid string literal '\\u'. Illegal character sequence '\\u' in string literal.".into(),
-                                        })
-                                    }
-                                },
+                                        });
+                                    };
+                                    c
+                                }
                                 other => {
                                     return Err(LexError {
                                         pos: here,
