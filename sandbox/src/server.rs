@@ -1065,6 +1065,12 @@ impl Inner {
                 }
             }
         }
+        let faults = self.switches.state();
+        if faults.composite_empty {
+            entries.clear();
+        } else if faults.composite_missing {
+            entries.pop();
+        }
         let items = entries
             .into_iter()
             .map(|(ref_id, status, body, headers)| {
@@ -1245,6 +1251,12 @@ fn state_json(inner: &Inner) -> Json {
         .with("api_limit", s.api_limit)
         .with("rotation", s.rotation)
         .with("page_size", s.page_size)
+        .with("composite_missing", s.composite_missing)
+        .with("composite_empty", s.composite_empty)
+        .with(
+            "connections",
+            inner.stats.connections.load(Ordering::SeqCst),
+        )
         .with("api_calls", inner.stats.api_calls.load(Ordering::SeqCst))
         .with(
             "token_requests",
@@ -1281,6 +1293,8 @@ async fn control_switches(State(inner): State<Arc<Inner>>, body: Bytes) -> Respo
             }
             ("malformed", Value::Bool(b)) => sw.set_malformed(*b),
             ("api_limit", Value::Bool(b)) => sw.set_api_limit(*b),
+            ("composite_missing", Value::Bool(b)) => sw.set_composite_missing(*b),
+            ("composite_empty", Value::Bool(b)) => sw.set_composite_empty(*b),
             ("rotation", Value::Bool(b)) => sw.set_rotation(*b),
             ("page_size", Value::Number(n)) if n.as_u64().is_some_and(|p| p > 0) => {
                 sw.set_page_size(n.as_u64().unwrap_or(2000) as usize)
