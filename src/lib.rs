@@ -12,6 +12,7 @@
 //! - [`sidebar`]: what one request shows (workspace check, dispatch, panel)
 //! - [`edge`]: signature extractors, request ids, one log line per request
 //! - [`routes`]: the HTTP surface; [`app`]: wiring
+//!   [`server`]: the HTTP server (read timeouts, connection cap)
 //! - [`intercom`]: the Intercom REST client
 //! - [`forms`]: the Create Lead and New Case screens' flows
 //! - [`config`]: settings from the environment; [`store`]: token storage
@@ -38,6 +39,7 @@ pub mod profile;
 pub mod routes;
 pub mod salesforce;
 pub mod services;
+pub mod server;
 pub mod sidebar;
 pub mod store;
 pub mod tasks;

@@ -4,13 +4,16 @@
 
 mod common;
 
+mod connections;
 mod edge;
 mod form_writes;
 mod forms_http;
 mod golden_canvases;
+mod http_server;
 mod intercom_client;
 mod multi_currency;
 mod panels_http;
+mod partial_answers;
 mod preview_browser;
 mod preview_http;
 mod salesforce_client;
@@ -18,3 +21,4 @@ mod sandbox_org;
 mod secrets_in_logs;
 mod soql_quoting;
 mod tasks;
+mod webhook_workspace;

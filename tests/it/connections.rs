@@ -1,0 +1,36 @@
+//! A bounded connection pool per org: 100 concurrent cold renders of 100
+//! people open at most `SALESFORCE_MAX_CONNECTIONS` connections to the
+//! org (counted by the sandbox as it accepts them), and every render still
+//! gets its panel.
+
+use futures::future::join_all;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn a_hundred_concurrent_cold_renders_open_at_most_the_bound() {
+    let app = spawn_with(&[("SALESFORCE_MAX_CONNECTIONS", "4")]).await;
+    // Slow enough that the renders overlap.
+    app.org
+        .switches()
+        .set_latency(std::time::Duration::from_millis(20));
+    let renders = (0..100).map(|i| {
+        let body = person("user", Some(&format!("newcomer-{i}@nowhere.example")), None);
+        let app = &app;
+        async move { app.initialize(&body).await }
+    });
+    let canvases = join_all(renders).await;
+    for c in &canvases {
+        assert!(texts(c).contains("Not in Salesforce"), "{}", texts(c));
+    }
+    assert!(
+        app.org.api_calls() >= 100,
+        "each person is a cold render: {}",
+        app.org.api_calls()
+    );
+    let opened = app.org.connections();
+    assert!(
+        opened <= 4 + 1,
+        "{opened} connections for 100 concurrent renders (bound 4, plus the token call's)"
+    );
+}
