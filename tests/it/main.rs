@@ -20,5 +20,6 @@ mod salesforce_client;
 mod sandbox_org;
 mod secrets_in_logs;
 mod soql_quoting;
+mod task_round_trips;
 mod tasks;
 mod webhook_workspace;
