@@ -11,7 +11,8 @@
 //! - [`panels`]: pure rendering from records to canvases
 //! - [`sidebar`]: what one request shows (workspace check, dispatch, panel)
 //! - [`edge`]: signature extractors, request ids, one log line per request
-//! - [`routes`]: the HTTP surface; [`app`]: wiring
+//! - [`answer`]: a canvas as Intercom gets it (at most 64 KB)
+//! - [`routes`]: the HTTP surface; [`app`]: wiring;
 //!   [`server`]: the HTTP server (read timeouts, connection cap)
 //! - [`intercom`]: the Intercom REST client
 //! - [`forms`]: the Create Lead and New Case screens' flows
@@ -26,6 +27,7 @@
 //! `app`.
 
 pub mod actions;
+pub mod answer;
 pub mod app;
 pub mod canvas;
 pub mod config;

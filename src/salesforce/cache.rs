@@ -57,54 +57,19 @@ impl Weigh for &'static str {
     }
 }
 
-/// What one cached answer is: the value, when it was fetched, and (filled
-/// on first use) what a render of it serialised to, so a warm render
-/// serialises nothing it already has.
+/// One cached answer: the value and when it was fetched.
 #[derive(Debug)]
 pub struct Snapshot<V> {
     pub value: V,
     pub fetched_at: DateTime<Utc>,
-    /// Serialised renders of this snapshot, keyed by what else the render
-    /// depended on (the view, the age shown): a few, small, dropped with it.
-    pub rendered: std::sync::Mutex<Vec<(String, bytes::Bytes)>>,
 }
 
 impl<V> Snapshot<V> {
     pub fn new(value: V, fetched_at: DateTime<Utc>) -> Snapshot<V> {
-        Snapshot {
-            value,
-            fetched_at,
-            rendered: std::sync::Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The render stored under `key`, else `make()`'s, stored (at most
-    /// [`RENDERS_KEPT`] per snapshot; the oldest goes first).
-    pub fn rendered(&self, key: &str, make: impl FnOnce() -> bytes::Bytes) -> bytes::Bytes {
-        if let Some((_, b)) = self
-            .rendered
-            .lock()
-            .expect("render lock")
-            .iter()
-            .find(|(k, _)| k == key)
-        {
-            return b.clone();
-        }
-        let b = make();
-        let mut kept = self.rendered.lock().expect("render lock");
-        if kept.len() >= RENDERS_KEPT {
-            kept.remove(0);
-        }
-        kept.push((key.to_string(), b.clone()));
-        b
+        Snapshot { value, fetched_at }
     }
 }
 
-/// Renders kept per snapshot (a few views and age labels).
-pub const RENDERS_KEPT: usize = 4;
-/// What a snapshot's renders may add to its weight: a canvas is at most
-/// 64 KB, a typical one a few KB; counted up front as twice the value.
-const RENDER_FACTOR: usize = 3;
 /// Fixed cost of an entry: key, `Arc`, timestamps and the maps' own nodes.
 const ENTRY_OVERHEAD: usize = 256;
 
@@ -126,11 +91,7 @@ const LAST_KNOWN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Weight of one entry, in bytes (moka weighs in `u32`).
 fn weight<V: Weigh>(k: &CacheKey, v: &Arc<Snapshot<V>>) -> u32 {
-    let bytes = ENTRY_OVERHEAD
-        + k.workspace.len()
-        + k.org.len()
-        + k.query.len()
-        + v.value.weigh() * RENDER_FACTOR;
+    let bytes = ENTRY_OVERHEAD + k.workspace.len() + k.org.len() + k.query.len() + v.value.weigh();
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 

@@ -4,6 +4,8 @@
 
 mod common;
 
+mod answer_size;
+
 mod connections;
 mod edge;
 mod form_writes;
