@@ -40,6 +40,9 @@ pub struct FieldDef {
     pub reference_to: Vec<String>,
     pub relationship_name: Option<String>,
     pub polymorphic: bool,
+    /// The describe's `filterable` / `sortable` (true when a describe leaves them out).
+    pub filterable: bool,
+    pub sortable: bool,
 }
 
 impl FieldDef {
@@ -82,6 +85,8 @@ impl FieldDef {
                 .unwrap_or_default(),
             relationship_name: s("relationshipName"),
             polymorphic: b("polymorphicForeignKey"),
+            filterable: v.get("filterable").and_then(Value::as_bool).unwrap_or(true),
+            sortable: v.get("sortable").and_then(Value::as_bool).unwrap_or(true),
         }
     }
 

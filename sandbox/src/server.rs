@@ -148,6 +148,7 @@ pub(super) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(token))
         .route("/services/oauth2/revoke", post(revoke))
+        .route("/id/{org_id}/{user_id}", get(identity))
         .route("/lightning/r/{sobject}/{id}/view", get(lightning))
         .route("/__sandbox/state", get(control_state))
         .route("/__sandbox/switches", post(control_switches))
@@ -251,6 +252,107 @@ async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         Trace::default(),
         status,
     );
+    reply.into_response()
+}
+
+/// `GET /id/{orgId}/{userId}`: the identity URL a token answer's `id` names. With a valid access
+/// token (bearer, or `?oauth_token=`), the user's name, email, org id and the org's REST URLs.
+async fn identity(
+    State(inner): State<Arc<Inner>>,
+    axum::extract::Path((org_id, user_id)): axum::extract::Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    tokio::time::sleep(inner.switches.latency()).await;
+    let token = bearer(&headers)
+        .or_else(|| query_param(uri.query(), "oauth_token"))
+        .unwrap_or_default();
+    let valid = inner
+        .switches
+        .shared
+        .tokens
+        .lock()
+        .expect("token lock")
+        .access_valid(&token);
+    let path = uri.path().to_string();
+    let reply = if !valid {
+        Reply {
+            status: 403,
+            body: Body::Text("Bad_OAuth_Token".into(), "text/plain"),
+            headers: Vec::new(),
+        }
+    } else {
+        let user = (org_id == SANDBOX_ORG_ID)
+            .then(|| {
+                inner
+                    .store
+                    .lock()
+                    .expect("store lock")
+                    .rows("User")
+                    .iter()
+                    .find(|u| u.get("Id").and_then(Value::as_str) == Some(user_id.as_str()))
+                    .cloned()
+            })
+            .flatten();
+        match user {
+            None => Reply {
+                status: 404,
+                body: Body::Text("Bad_Id".into(), "text/plain"),
+                headers: Vec::new(),
+            },
+            Some(u) => {
+                let f = |k: &str| {
+                    u.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let base = inner.url.as_str();
+                let v = "{version}";
+                let urls = Json::obj()
+                    .with(
+                        "enterprise",
+                        format!("{base}/services/Soap/c/{v}/{SANDBOX_ORG_ID}"),
+                    )
+                    .with(
+                        "partner",
+                        format!("{base}/services/Soap/u/{v}/{SANDBOX_ORG_ID}"),
+                    )
+                    .with("rest", format!("{base}/services/data/v{v}/"))
+                    .with("sobjects", format!("{base}/services/data/v{v}/sobjects/"))
+                    .with("search", format!("{base}/services/data/v{v}/search/"))
+                    .with("query", format!("{base}/services/data/v{v}/query/"))
+                    .with("profile", format!("{base}/{user_id}"));
+                Reply::json(
+                    200,
+                    Json::obj()
+                        .with("id", format!("{base}/id/{SANDBOX_ORG_ID}/{user_id}"))
+                        .with("asserted_user", true)
+                        .with("user_id", user_id.as_str())
+                        .with("organization_id", SANDBOX_ORG_ID)
+                        .with("username", f("Username"))
+                        .with("nick_name", f("Alias"))
+                        .with("display_name", f("Name"))
+                        .with("email", f("Email"))
+                        .with("email_verified", true)
+                        .with("first_name", f("FirstName"))
+                        .with("last_name", f("LastName"))
+                        .with(
+                            "active",
+                            u.get("IsActive").and_then(Value::as_bool).unwrap_or(false),
+                        )
+                        .with("user_type", "STANDARD")
+                        .with("language", "en_US")
+                        .with("locale", "en_US")
+                        .with("utcOffset", 0u64)
+                        .with("last_modified_date", f("LastModifiedDate"))
+                        .with("urls", urls),
+                )
+            }
+        }
+    };
+    let status = reply.status;
+    log(&inner, &Method::GET, &path, Trace::default(), status);
     reply.into_response()
 }
 

@@ -899,3 +899,116 @@ async fn composite_all_or_none_rolls_back() {
         .unwrap();
     assert_eq!(task["WhoId"], lead_id);
 }
+
+#[tokio::test]
+async fn refuses_what_salesforce_refuses_where_the_app_could_be_fooled() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    // Description is a long text area: the describe marks it neither filterable nor sortable.
+    for (soql, code, text) in [
+        (
+            "SELECT Id FROM Task WHERE Description = 'x'",
+            "INVALID_FIELD",
+            "field 'Description' can not be filtered in a query call",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE Email = 'a@b.c' OR Description LIKE '%x%'",
+            "INVALID_FIELD",
+            "field 'Description' can not be filtered in a query call",
+        ),
+        (
+            "SELECT Id FROM Account ORDER BY Description",
+            "INVALID_FIELD",
+            "field 'Description' can not be sorted in a query call",
+        ),
+        (
+            "SELECT Id FROM Contact WHERE Id = 'hana@globex.example'",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "invalid ID field: hana@globex.example",
+        ),
+        (
+            "SELECT Id FROM Contact WHERE AccountId IN ('001', '0015e000001GlbxAAC')",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "invalid ID field: 001",
+        ),
+        (
+            "SELECT Id FROM Contact LIMIT 10 OFFSET 2001",
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            "Maximum SOQL offset allowed is 2000",
+        ),
+    ] {
+        let (status, body) = query_raw(&org, &token, soql).await;
+        assert_eq!(status, 400, "{soql}: {body}");
+        assert_eq!(body[0]["errorCode"], code, "{soql}: {body}");
+        assert!(
+            body[0]["message"].as_str().unwrap().contains(text),
+            "{soql}: {body}"
+        );
+    }
+    // What stays allowed: selecting the field, a real id, null, OFFSET 2000.
+    for soql in [
+        "SELECT Id, Description FROM Task LIMIT 1",
+        "SELECT Id FROM Contact WHERE Id = '0035e000001HanaAAC'",
+        "SELECT Id FROM Contact WHERE Id = '0035e000001Hana'",
+        "SELECT Id FROM Contact WHERE AccountId = null",
+        "SELECT Id FROM Contact LIMIT 10 OFFSET 2000",
+    ] {
+        query(&org, &token, soql).await;
+    }
+}
+
+#[tokio::test]
+async fn the_identity_url_answers_who_the_token_belongs_to() {
+    let org = org().await;
+    let (status, grant) = refresh(&org, SANDBOX_REFRESH_TOKEN).await;
+    assert_eq!(status, 200);
+    let id_url = grant["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        id_url,
+        format!("{}/id/{SANDBOX_ORG_ID}/0055e000001IntgAAC", org.url())
+    );
+    let token = grant["access_token"].as_str().unwrap();
+    let resp = client()
+        .get(&id_url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let me: Value = resp.json().await.unwrap();
+    assert_eq!(me["id"], id_url.as_str());
+    assert_eq!(me["organization_id"], SANDBOX_ORG_ID);
+    assert_eq!(me["user_id"], "0055e000001IntgAAC");
+    assert_eq!(me["username"], "integration@acme-sales.example.sbx");
+    assert_eq!(me["display_name"], "Integration User");
+    assert_eq!(me["email"], "integration@acme-sales.example");
+    assert_eq!(
+        me["urls"]["rest"],
+        format!("{}/services/data/v{{version}}/", org.url())
+    );
+    // The token as a query parameter works too; a bad token or id does not.
+    let by_param = client()
+        .get(format!("{id_url}?oauth_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_param.status(), 200);
+    let bad = client()
+        .get(&id_url)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 403);
+    assert_eq!(bad.text().await.unwrap(), "Bad_OAuth_Token");
+    let other = client()
+        .get(format!(
+            "{}/id/{SANDBOX_ORG_ID}/005000000000000AAA",
+            org.url()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
