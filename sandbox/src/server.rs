@@ -710,6 +710,12 @@ impl Inner {
                 }
                 self.composite(version, body, token, trace)
             }
+            [_, "composite", "sobjects"] => {
+                if *method != Method::POST {
+                    return method_not_allowed(method, "POST");
+                }
+                self.collection_create(body)
+            }
             _ => Reply::error(SfError::not_found()),
         }
     }
@@ -812,6 +818,102 @@ impl Inner {
             ),
             Err(e) => Reply::error(e),
         }
+    }
+
+    /// sObject Collections create (`POST /composite/sobjects`): up to 200 records, each typed by
+    /// its `attributes.type`, one result per record in order (`statusCode` in the errors, as that
+    /// API spells it). With `allOrNone` one failure rolls every record back.
+    fn collection_create(&self, body: Option<Value>) -> Reply {
+        let body = body.unwrap_or(Value::Null);
+        let Some(records) = body.get("records").and_then(Value::as_array) else {
+            return Reply::error(SfError::new(
+                400,
+                "JSON_PARSER_ERROR",
+                "Required field records is missing",
+            ));
+        };
+        if records.len() > 200 {
+            return Reply::error(SfError::new(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "Record limit reached. Cannot submit more than 200 records into this call",
+            ));
+        }
+        let all_or_none = body
+            .get("allOrNone")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut store = self.store.lock().expect("store lock");
+        let snapshot = all_or_none.then(|| store.clone());
+        let error = |e: &SfError| {
+            let mut item = Json::obj()
+                .with("statusCode", e.code.as_str())
+                .with("message", e.message.as_str());
+            item.insert(
+                "fields",
+                Json::Arr(
+                    e.fields
+                        .clone()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Json::from)
+                        .collect(),
+                ),
+            );
+            item
+        };
+        let mut results: Vec<Result<String, SfError>> = Vec::new();
+        for r in records {
+            let typed = r
+                .get("attributes")
+                .and_then(|a| a.get("type"))
+                .and_then(Value::as_str)
+                .and_then(|t| store.schema.object(t).map(|o| o.name.clone()));
+            let result = match typed {
+                None => Err(SfError::new(
+                    400,
+                    "INVALID_TYPE",
+                    "No SObject Type defined in attributes, or the type is not supported",
+                )),
+                Some(name) => {
+                    let mut fields = r.clone();
+                    if let Some(m) = fields.as_object_mut() {
+                        m.remove("attributes");
+                    }
+                    store.create(&name, &fields)
+                }
+            };
+            results.push(result);
+        }
+        let failed = results.iter().any(Result::is_err);
+        if failed && all_or_none {
+            if let Some(snapshot) = snapshot {
+                *store = snapshot;
+            }
+        }
+        let items = results
+            .iter()
+            .map(|r| match r {
+                Ok(_) if failed && all_or_none => Json::obj()
+                    .with("success", false)
+                    .with(
+                        "errors",
+                        Json::Arr(vec![error(&SfError::new(
+                            400,
+                            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                            "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                        ))]),
+                    ),
+                Ok(id) => Json::obj()
+                    .with("id", id.as_str())
+                    .with("success", true)
+                    .with("errors", Json::Arr(Vec::new())),
+                Err(e) => Json::obj()
+                    .with("success", false)
+                    .with("errors", Json::Arr(vec![error(e)])),
+            })
+            .collect();
+        Reply::json(200, Json::Arr(items))
     }
 
     /// UI API `object-info/{Type}/picklist-values/{recordTypeId}`: every

@@ -1012,3 +1012,48 @@ async fn the_identity_url_answers_who_the_token_belongs_to() {
         .unwrap();
     assert_eq!(other.status(), 404);
 }
+
+#[tokio::test]
+async fn sobject_collections_create_one_result_per_record_and_all_or_none() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let url = format!("{}/services/data/{V}/composite/sobjects", org.url());
+    let post = |body: Value| client().post(&url).bearer_auth(&token).json(&body).send();
+    let lead = |last: &str, email: &str| json!({"attributes": {"type": "Lead"}, "LastName": last, "Company": "Coll", "Email": email});
+    let leads_before = org.records("Lead").len();
+    let resp = post(json!({"allOrNone": false, "records": [
+        lead("One", "one@coll.example"),
+        {"attributes": {"type": "Lead"}, "Company": "No last name"},
+        lead("Two", "two@coll.example"),
+    ]}))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let results: Value = resp.json().await.unwrap();
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert!(results[0]["id"].as_str().unwrap().starts_with("00Q"));
+    assert_eq!(results[1]["success"], false);
+    assert_eq!(
+        results[1]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    assert_eq!(results[2]["success"], true);
+    assert_eq!(org.records("Lead").len(), leads_before + 2);
+
+    // allOrNone: one failure and nothing is kept.
+    let results: Value = post(json!({"allOrNone": true, "records": [
+        lead("Three", "three@coll.example"),
+        {"attributes": {"type": "Lead"}, "Company": "No last name"},
+    ]}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(results[0]["success"], false);
+    assert_eq!(
+        results[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(org.records("Lead").len(), leads_before + 2);
+}
