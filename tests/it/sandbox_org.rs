@@ -1057,3 +1057,62 @@ async fn sobject_collections_create_one_result_per_record_and_all_or_none() {
     );
     assert_eq!(org.records("Lead").len(), leads_before + 2);
 }
+
+#[tokio::test]
+async fn date_literals_today_and_last_n_days() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let today = chrono::Utc::now().date_naive();
+    let (status, created) = create(
+        &org,
+        &token,
+        "Task",
+        json!({"Subject": "Dated today", "Status": "Completed", "Priority": "Normal",
+               "ActivityDate": today.format("%Y-%m-%d").to_string()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let found = |body: &Value| {
+        body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["Id"] == id.as_str())
+    };
+    for (filter, expected) in [
+        ("ActivityDate = TODAY", true),
+        ("ActivityDate = today", true),
+        ("ActivityDate = YESTERDAY", false),
+        ("ActivityDate > TODAY", false),
+        ("ActivityDate >= TODAY", true),
+        ("ActivityDate < TOMORROW", true),
+        ("ActivityDate = LAST_N_DAYS:1", true),
+        ("ActivityDate = NEXT_N_DAYS:3", false),
+        ("CreatedDate = LAST_N_DAYS:7", true),
+        ("CreatedDate < LAST_N_DAYS:7", false),
+    ] {
+        let soql = format!("SELECT Id FROM Task WHERE {filter}");
+        let body = query(&org, &token, &soql).await;
+        assert_eq!(found(&body), expected, "{soql}");
+    }
+    // A fixture record of 2024 is not in the last 30 days, and is before them.
+    let body = query(
+        &org,
+        &token,
+        "SELECT Id FROM Organization WHERE CreatedDate < LAST_N_DAYS:30",
+    )
+    .await;
+    assert_eq!(body["totalSize"], 1);
+    // Only date and dateTime fields take them; a quoted one is just text.
+    let (status, body) = query_raw(&org, &token, "SELECT Id FROM Task WHERE Subject = TODAY").await;
+    assert_eq!(status, 400);
+    assert_eq!(body[0]["errorCode"], "INVALID_FIELD", "{body}");
+    let (status, _) = query_raw(
+        &org,
+        &token,
+        "SELECT Id FROM Task WHERE ActivityDate = NOT_A_DAY",
+    )
+    .await;
+    assert_eq!(status, 400);
+}

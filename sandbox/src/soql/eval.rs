@@ -386,6 +386,7 @@ impl<'a> Ctx<'a> {
                 "",
             ),
             Literal::Date(_) => (t == "date", "date"),
+            Literal::DateRange(_) => (matches!(t, "date" | "datetime"), "date"),
             Literal::DateTime(_) => (t == "datetime", "dateTime"),
         };
         if ok {
@@ -703,6 +704,27 @@ fn compare_op(v: &Value, ftype: &str, op: &str, lit: &Literal) -> bool {
     }
     if v.is_null() {
         return op == "!=";
+    }
+    if let (Value::String(s), Literal::DateRange(name)) = (v, lit) {
+        let day = s
+            .get(..10)
+            .and_then(|p| chrono::NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
+            .filter(|_| s.len() <= 10)
+            .or_else(|| parse_datetime(s).map(|t| t.with_timezone(&chrono::Utc).date_naive()));
+        let range = super::ast::date_range(name, chrono::Utc::now().date_naive());
+        let (Some(day), Some((start, end))) = (day, range) else {
+            return op == "!=";
+        };
+        let inside = start <= day && day < end;
+        return match op {
+            "=" => inside,
+            "!=" => !inside,
+            "<" => day < start,
+            "<=" => day < end,
+            ">" => day >= end,
+            ">=" => day >= start,
+            _ => false,
+        };
     }
     let ord: Option<Ordering> = match (v, lit) {
         (Value::String(s), Literal::Str(l, _)) => {

@@ -264,6 +264,15 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Pos)>, LexError> {
                         advance(&mut i, &mut row, &mut col, ch);
                     }
                 }
+                // A date literal with a count: `LAST_N_DAYS:30`.
+                if chars.get(i) == Some(&':') && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+                {
+                    advance(&mut i, &mut row, &mut col, ':');
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        let ch = chars[i];
+                        advance(&mut i, &mut row, &mut col, ch);
+                    }
+                }
                 out.push((Tok::Ident(chars[start..i].iter().collect()), pos));
             }
             other => {
