@@ -43,6 +43,8 @@ pub struct FieldDef {
     /// The describe's `filterable` / `sortable` (true when a describe leaves them out).
     pub filterable: bool,
     pub sortable: bool,
+    /// `externalId`: an upsert may match records on it.
+    pub external_id: bool,
 }
 
 impl FieldDef {
@@ -87,6 +89,7 @@ impl FieldDef {
             polymorphic: b("polymorphicForeignKey"),
             filterable: v.get("filterable").and_then(Value::as_bool).unwrap_or(true),
             sortable: v.get("sortable").and_then(Value::as_bool).unwrap_or(true),
+            external_id: b("externalId"),
         }
     }
 

@@ -667,6 +667,9 @@ impl Inner {
                 Method::GET => self.sobject_info(version, sobject),
                 _ => method_not_allowed(method, "GET,HEAD,POST"),
             },
+            [_, "sobjects", sobject, field, value] if *method == Method::PATCH => {
+                self.upsert(version, sobject, field, value, query, body)
+            }
             [_, "sobjects", sobject, "describe"] => {
                 get_only(&|| self.describe(version, sobject, headers))
             }
@@ -817,6 +820,95 @@ impl Inner {
                 format!("/services/data/{version}/sobjects/{name}/{id}"),
             ),
             Err(e) => Reply::error(e),
+        }
+    }
+
+    /// Upsert by external id (`PATCH /sobjects/{Object}/{Field}/{value}`): no record with that
+    /// value → created (201, or 404 with `?updateOnly=true`); one → updated (200); several → 300
+    /// with their URLs. `Field` must be an external id field, or `Id`.
+    fn upsert(
+        &self,
+        version: &str,
+        sobject: &str,
+        field: &str,
+        value: &str,
+        query: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let value = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let mut body = body.unwrap_or(Value::Object(Default::default()));
+        let update_only = query_param(query, "updateOnly").is_some_and(|v| v == "true");
+        let mut store = self.store.lock().expect("store lock");
+        let Some(object) = store.schema.object(sobject) else {
+            return Reply::error(SfError::not_found());
+        };
+        let name = object.name.clone();
+        let def = object
+            .field(field)
+            .filter(|f| f.external_id || f.name == "Id")
+            .map(|f| f.name.clone());
+        let Some(field) = def else {
+            return Reply::error(SfError::new(
+                404,
+                "NOT_FOUND",
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            ));
+        };
+        if body.get(&field).is_some() {
+            return Reply::error(SfError::new(
+                400,
+                "INVALID_FIELD",
+                format!("The {field} field should not be specified in the sobject data."),
+            ));
+        }
+        let matches: Vec<String> = store
+            .rows(&name)
+            .iter()
+            .filter(|r| {
+                r.get(&field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&value))
+            })
+            .filter_map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let url = |id: &str| format!("/services/data/{version}/sobjects/{name}/{id}");
+        match matches.as_slice() {
+            [] if update_only || field == "Id" => Reply::error(SfError::not_found()),
+            [] => {
+                if let Some(m) = body.as_object_mut() {
+                    m.insert(field.clone(), Value::String(value.clone()));
+                }
+                match store.create(&name, &body) {
+                    Ok(id) => Reply::json(
+                        201,
+                        Json::obj()
+                            .with("id", id.as_str())
+                            .with("success", true)
+                            .with("errors", Json::Arr(Vec::new()))
+                            .with("created", true),
+                    )
+                    .header("Location", url(&id)),
+                    Err(e) => Reply::error(e),
+                }
+            }
+            [id] => match store.update(&name, id, &body) {
+                Ok(()) => Reply::json(
+                    200,
+                    Json::obj()
+                        .with("id", id.as_str())
+                        .with("success", true)
+                        .with("errors", Json::Arr(Vec::new()))
+                        .with("created", false),
+                ),
+                Err(e) => Reply::error(e),
+            },
+            several => Reply::json(
+                300,
+                Json::Arr(several.iter().map(|id| Json::from(url(id))).collect()),
+            ),
         }
     }
 

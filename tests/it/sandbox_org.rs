@@ -1116,3 +1116,83 @@ async fn date_literals_today_and_last_n_days() {
     .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let upsert = |key: &str, query: &str, body: Value| {
+        client()
+            .patch(format!(
+                "{}/services/data/{V}/sobjects/Task/Intercom_Key__c/{key}{query}",
+                org.url()
+            ))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let task = json!({"Subject": "Upserted", "Status": "In Progress", "Priority": "Normal"});
+    // updateOnly: nothing there yet, nothing made.
+    let r = upsert("conv-4711", "?updateOnly=true", task.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // First upsert creates, the second updates the same record.
+    let r = upsert("conv-4711", "", task.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made["created"], true);
+    let id = made["id"].as_str().unwrap().to_string();
+    let r = upsert("CONV-4711", "", json!({"Status": "Completed"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "external ids match case-insensitively");
+    let updated: Value = r.json().await.unwrap();
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["created"], false);
+    let rows: Vec<_> = org
+        .records("Task")
+        .into_iter()
+        .filter(|t| t.get("Intercom_Key__c") == Some(&json!("conv-4711")))
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Status"], "Completed");
+
+    // Two records with the key: 300 and their URLs.
+    let (status, _) = create(
+        &org,
+        &token,
+        "Task",
+        json!({"Subject": "Dup", "Status": "Completed", "Priority": "Normal", "Intercom_Key__c": "dup"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    create(
+        &org,
+        &token,
+        "Task",
+        json!({"Subject": "Dup", "Status": "Completed", "Priority": "Normal", "Intercom_Key__c": "DUP"}),
+    )
+    .await;
+    let r = upsert("dup", "", json!({"Status": "Completed"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 300);
+    let urls: Value = r.json().await.unwrap();
+    assert_eq!(urls.as_array().unwrap().len(), 2);
+
+    // Subject is no external id.
+    let r = client()
+        .patch(format!(
+            "{}/services/data/{V}/sobjects/Task/Subject/x",
+            org.url()
+        ))
+        .bearer_auth(&token)
+        .json(&task)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "NOT_FOUND");
+}
