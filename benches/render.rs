@@ -159,7 +159,7 @@ async fn main() {
     org.switches().set_latency(Duration::ZERO);
 
     // Memory per cached person, as the weigher counts it.
-    let (entries, bytes) = sidebar.cache().usage().await;
+    let (entries, bytes) = sidebar.profiles().cache().usage().await;
     println!(
         "cache: {entries} entries weigh {bytes} bytes: {:.0} bytes per cached person (CACHE_MAX_BYTES 64 MiB holds about {:.0})",
         bytes as f64 / entries.max(1) as f64,
@@ -296,7 +296,7 @@ async fn hit_rate_on_a_full_cache(org: &FakeOrg, env: &HashMap<&str, String>, pe
             small
                 .initialize(&req(format!("newcomer-{i}@nowhere.example")))
                 .await;
-            small.cache().usage().await; // let evictions run, as time would
+            small.profiles().cache().usage().await; // let evictions run, as time would
         }
         per_round.push(org.api_calls() - before);
     }

@@ -350,11 +350,20 @@ struct Env {
         with = "As::<DisplayFromStr>"
     )]
     salesforce_max_connections: Positive,
-    #[serde(default = "defaults::http_header_timeout_ms", with = "As::<DisplayFromStr>")]
+    #[serde(
+        default = "defaults::http_header_timeout_ms",
+        with = "As::<DisplayFromStr>"
+    )]
     http_header_timeout_ms: Millis,
-    #[serde(default = "defaults::http_body_timeout_ms", with = "As::<DisplayFromStr>")]
+    #[serde(
+        default = "defaults::http_body_timeout_ms",
+        with = "As::<DisplayFromStr>"
+    )]
     http_body_timeout_ms: Millis,
-    #[serde(default = "defaults::http_max_connections", with = "As::<DisplayFromStr>")]
+    #[serde(
+        default = "defaults::http_max_connections",
+        with = "As::<DisplayFromStr>"
+    )]
     http_max_connections: Positive,
     #[serde(
         default = "defaults::salesforce_timeout_ms",
@@ -401,10 +410,18 @@ mod defaults {
         Positive(crate::salesforce::client::DEFAULT_MAX_CONNECTIONS as u64)
     }
     pub fn http_header_timeout_ms() -> Millis {
-        Millis(crate::server::ServerLimits::default().header_timeout.as_millis() as u64)
+        Millis(
+            crate::server::ServerLimits::default()
+                .header_timeout
+                .as_millis() as u64,
+        )
     }
     pub fn http_body_timeout_ms() -> Millis {
-        Millis(crate::server::ServerLimits::default().body_timeout.as_millis() as u64)
+        Millis(
+            crate::server::ServerLimits::default()
+                .body_timeout
+                .as_millis() as u64,
+        )
     }
     pub fn http_max_connections() -> Positive {
         Positive(crate::server::ServerLimits::default().max_connections as u64)

@@ -224,6 +224,7 @@ impl Tasks {
                 url: self.sf.data_path("sobjects/Lead/"),
                 reference_id: LEAD_REF.to_string(),
                 body: Some(body.clone()),
+                http_headers: None,
             });
             targets.push(Target {
                 sobject: "Lead",
@@ -246,6 +247,7 @@ impl Tasks {
                             &fields.description,
                             fields.completed,
                         )),
+                        http_headers: None,
                     },
                     None => SubRequest {
                         method: "POST",
@@ -259,6 +261,7 @@ impl Tasks {
                             fields.completed,
                             today,
                         )),
+                        http_headers: None,
                     },
                 };
                 (t, sub, existing)

@@ -3,7 +3,7 @@
 //! org (counted by the sandbox as it accepts them), and every render still
 //! gets its panel.
 
-use futures::future::join_all;
+use std::sync::Arc;
 
 use crate::common::*;
 
@@ -14,12 +14,16 @@ async fn a_hundred_concurrent_cold_renders_open_at_most_the_bound() {
     app.org
         .switches()
         .set_latency(std::time::Duration::from_millis(20));
-    let renders = (0..100).map(|i| {
-        let body = person("user", Some(&format!("newcomer-{i}@nowhere.example")), None);
-        let app = &app;
-        async move { app.initialize(&body).await }
-    });
-    let canvases = join_all(renders).await;
+    let app = Arc::new(app);
+    let mut renders = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let app = app.clone();
+        renders.spawn(async move {
+            let body = person("user", Some(&format!("newcomer-{i}@nowhere.example")), None);
+            app.initialize(&body).await
+        });
+    }
+    let canvases = renders.join_all().await;
     for c in &canvases {
         assert!(texts(c).contains("Not in Salesforce"), "{}", texts(c));
     }
