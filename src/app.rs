@@ -73,6 +73,9 @@ pub fn build_with_fault(
         .timeout(config.salesforce_timeout)
         .connect_timeout(config.salesforce_timeout)
         .pool_idle_timeout(std::time::Duration::from_secs(60))
+        // At most as many idle connections per host as may be in flight;
+        // HTTP/2 (negotiated by ALPN when the org offers it) multiplexes.
+        .pool_max_idle_per_host(config.salesforce_max_connections)
         .user_agent(concat!("sf-inbox/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a reqwest client with a crypto provider builds");
@@ -96,8 +99,9 @@ pub fn build_with_fault(
         auth,
         config.api_version.clone(),
         config.salesforce_timeout,
-    );
-    let cache = QueryCache::new(config.cache_ttl, config.cache_max_entries);
+    )
+    .with_max_connections(config.salesforce_max_connections);
+    let cache = QueryCache::new(config.cache_ttl, config.cache_max_bytes);
     let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone());
     let tasks = Arc::new(Tasks::new(
         client.clone(),
@@ -128,7 +132,9 @@ pub fn build_with_fault(
     let router = routes::router(AppState {
         intercom_secret: SigningSecret(config.intercom_client_secret.clone()),
         sidebar: sidebar.clone(),
-        webhooks: Arc::new(Webhooks::new(task_queue.clone())),
+        webhooks: Arc::new(
+            Webhooks::new(task_queue.clone()).with_workspace(config.workspace_id.clone()),
+        ),
     });
     Ok(App {
         router,

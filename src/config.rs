@@ -73,6 +73,9 @@ pub const SANDBOX_INTERCOM_SECRET: &str = "sandbox-intercom-client-secret";
 
 pub const DEFAULT_API_VERSION: &str = "67.0";
 
+/// 64 MiB for the fresh answers and as much for the last-known ones.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The optional Case fields shown when `SALESFORCE_CASE_FIELDS` is unset:
 /// the standard ones a support team sets by hand.
 pub const DEFAULT_CASE_FIELDS: &[&str] = &["Type", "Status", "Reason", "Origin", "Priority"];
@@ -183,6 +186,17 @@ impl FromStr for Millis {
             Ok(n) => Ok(Millis(n)),
             Err(e) => Err(format!("{v:?}: {e}")),
         }
+    }
+}
+
+/// A count above 0 (`SALESFORCE_MAX_CONNECTIONS`, `HTTP_MAX_CONNECTIONS`).
+#[derive(Debug, Clone, Copy)]
+struct Positive(u64);
+
+impl FromStr for Positive {
+    type Err = String;
+    fn from_str(v: &str) -> Result<Positive, String> {
+        v.parse::<Millis>().map(|m| Positive(m.0))
     }
 }
 
@@ -329,8 +343,31 @@ struct Env {
     preview: Option<OnOff>,
     #[serde(default = "defaults::cache_ttl_secs", with = "As::<DisplayFromStr>")]
     cache_ttl_secs: u64,
-    #[serde(default = "defaults::cache_max_entries", with = "As::<DisplayFromStr>")]
-    cache_max_entries: u64,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    cache_max_bytes: Option<u64>,
+    /// Deprecated: `CACHE_MAX_BYTES` replaces it.
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    cache_max_entries: Option<u64>,
+    #[serde(
+        default = "defaults::salesforce_max_connections",
+        with = "As::<DisplayFromStr>"
+    )]
+    salesforce_max_connections: Positive,
+    #[serde(
+        default = "defaults::http_header_timeout_ms",
+        with = "As::<DisplayFromStr>"
+    )]
+    http_header_timeout_ms: Millis,
+    #[serde(
+        default = "defaults::http_body_timeout_ms",
+        with = "As::<DisplayFromStr>"
+    )]
+    http_body_timeout_ms: Millis,
+    #[serde(
+        default = "defaults::http_max_connections",
+        with = "As::<DisplayFromStr>"
+    )]
+    http_max_connections: Positive,
     #[serde(
         default = "defaults::salesforce_timeout_ms",
         with = "As::<DisplayFromStr>"
@@ -374,8 +411,25 @@ mod defaults {
     pub fn cache_ttl_secs() -> u64 {
         120
     }
-    pub fn cache_max_entries() -> u64 {
-        10_000
+    pub fn salesforce_max_connections() -> Positive {
+        Positive(crate::salesforce::client::DEFAULT_MAX_CONNECTIONS as u64)
+    }
+    pub fn http_header_timeout_ms() -> Millis {
+        Millis(
+            crate::server::ServerLimits::default()
+                .header_timeout
+                .as_millis() as u64,
+        )
+    }
+    pub fn http_body_timeout_ms() -> Millis {
+        Millis(
+            crate::server::ServerLimits::default()
+                .body_timeout
+                .as_millis() as u64,
+        )
+    }
+    pub fn http_max_connections() -> Positive {
+        Positive(crate::server::ServerLimits::default().max_connections as u64)
     }
     pub fn salesforce_timeout_ms() -> Millis {
         Millis(4_000)
@@ -502,7 +556,14 @@ pub struct Config {
     pub salesforce: SalesforceMode,
     pub api_version: String,
     pub cache_ttl: Duration,
-    pub cache_max_entries: u64,
+    /// `CACHE_MAX_BYTES` (or the deprecated `CACHE_MAX_ENTRIES` × 16 KiB):
+    /// the byte bound of the fresh answers, and separately of the last-known ones.
+    pub cache_max_bytes: u64,
+    /// `SALESFORCE_MAX_CONNECTIONS`: requests in flight to the org at once
+    /// (each needs a connection of its own over HTTP/1.1).
+    pub salesforce_max_connections: usize,
+    /// `HTTP_HEADER_TIMEOUT_MS`, `HTTP_BODY_TIMEOUT_MS`, `HTTP_MAX_CONNECTIONS`.
+    pub server: crate::server::ServerLimits,
     /// Deadline for one Salesforce operation, token refresh and retry included.
     pub salesforce_timeout: Duration,
     pub data_dir: PathBuf,
@@ -618,7 +679,24 @@ impl Config {
                 .map(|v| v.0)
                 .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
             cache_ttl: Duration::from_secs(env.cache_ttl_secs),
-            cache_max_entries: env.cache_max_entries,
+            cache_max_bytes: match (env.cache_max_bytes, env.cache_max_entries) {
+                // CACHE_MAX_ENTRIES is deprecated: alone it still bounds the
+                // cache, at 16 KiB an entry.
+                (None, Some(entries)) => {
+                    tracing::warn!(
+                        "CACHE_MAX_ENTRIES is deprecated: set CACHE_MAX_BYTES (taken as {} bytes)",
+                        entries.saturating_mul(16 * 1024)
+                    );
+                    entries.saturating_mul(16 * 1024)
+                }
+                (bytes, _) => bytes.unwrap_or(DEFAULT_CACHE_MAX_BYTES),
+            },
+            salesforce_max_connections: env.salesforce_max_connections.0 as usize,
+            server: crate::server::ServerLimits {
+                header_timeout: Duration::from_millis(env.http_header_timeout_ms.0),
+                body_timeout: Duration::from_millis(env.http_body_timeout_ms.0),
+                max_connections: env.http_max_connections.0 as usize,
+            },
             salesforce_timeout: Duration::from_millis(env.salesforce_timeout_ms.0),
             data_dir: env.data_dir,
             fixtures_dir: env.fixtures_dir,
@@ -673,7 +751,9 @@ mod tests {
         assert_eq!(c.api_version, DEFAULT_API_VERSION);
         assert_eq!(c.intercom_client_secret.expose(), SANDBOX_INTERCOM_SECRET);
         assert_eq!(c.cache_ttl, Duration::from_secs(120));
-        assert_eq!(c.cache_max_entries, 10_000);
+        assert_eq!(c.cache_max_bytes, DEFAULT_CACHE_MAX_BYTES);
+        assert_eq!(c.salesforce_max_connections, 8);
+        assert_eq!(c.server.header_timeout, Duration::from_secs(10));
         assert_eq!(c.salesforce_timeout, Duration::from_millis(4_000));
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert!(!c.auto_tasks);
@@ -823,7 +903,7 @@ mod tests {
     fn validate_knows_every_setting_and_only_those() {
         let names = setting_names();
         assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 30);
         for n in names {
             assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
         }

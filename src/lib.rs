@@ -27,7 +27,7 @@
 //!   Uses `salesforce`, `intercom`, `canvas`.
 //! - [`services`]: Lead and Case creation through one idempotent-create
 //!   mechanism and its ledger, callable without a screen. Uses `salesforce`.
-//!
+
 //! - [`text`]: plain-text helpers (truncation). Uses nothing.
 //!
 //! **Rendering** (pure functions from data to canvases):
@@ -52,6 +52,10 @@
 //!   `tasks` (the webhook route), `panels` (the panic screen).
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser,
 //!   through the app's own HTTP routes). Uses `canvas`, `config`, `intercom`.
+//! - [`answer`]: a canvas as Intercom gets it: serialised once, at most
+//!   64 KB (the longest strings cut, with a notice). Uses `canvas`.
+//! - [`server`]: the HTTP server: header and body read timeouts, a
+//!   connection cap, graceful shutdown. Uses nothing of the app.
 //! - [`app`]: wiring from a `Config` to a router; `main` and the tests build
 //!   the app through here. Uses everything above.
 //!
@@ -60,6 +64,7 @@
 //! `sandbox` feature) and in tests.
 
 pub mod actions;
+pub mod answer;
 pub mod app;
 pub mod canvas;
 pub mod config;
@@ -72,6 +77,7 @@ pub mod preview;
 pub mod profile;
 pub mod routes;
 pub mod salesforce;
+pub mod server;
 pub mod services;
 pub mod sidebar;
 pub mod store;

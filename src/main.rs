@@ -88,11 +88,10 @@ async fn main() -> ExitCode {
         println!("  Intercom REST API: sandbox at {url} (notes land there)");
     }
 
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    let served = sf_inbox::server::serve(listener, router, config.server, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

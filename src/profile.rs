@@ -68,6 +68,11 @@ impl ProfileService {
         self
     }
 
+    /// The profile cache (benchmarks read its usage).
+    pub fn cache(&self) -> &QueryCache<Profile> {
+        &self.cache
+    }
+
     pub fn client(&self) -> &Arc<SalesforceClient> {
         &self.client
     }

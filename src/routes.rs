@@ -54,12 +54,12 @@ pub fn router(state: AppState) -> Router {
 
 async fn initialize(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
     let canvas = state.sidebar.initialize(&req).await;
-    Json(canvas.into_response()).into_response()
+    crate::answer::canvas_response(canvas)
 }
 
 async fn submit(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
     let canvas = state.sidebar.submit(&req).await;
-    Json(canvas.into_response()).into_response()
+    crate::answer::canvas_response(canvas)
 }
 
 /// The answer when a canvas handler panicked: the teammate gets a screen

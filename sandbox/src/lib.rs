@@ -87,6 +87,10 @@ pub struct SwitchState {
     pub api_limit: bool,
     pub rotation: bool,
     pub page_size: usize,
+    /// `/composite` answers 200 without its last sub-answer (a partial answer).
+    pub composite_missing: bool,
+    /// `/composite` answers 200 with an empty `compositeResponse`.
+    pub composite_empty: bool,
 }
 
 impl Default for SwitchState {
@@ -99,6 +103,8 @@ impl Default for SwitchState {
             api_limit: false,
             rotation: true,
             page_size: DEFAULT_PAGE_SIZE,
+            composite_missing: false,
+            composite_empty: false,
         }
     }
 }
@@ -151,6 +157,16 @@ impl Switches {
         self.update(|s| s.api_limit = on);
     }
 
+    /// `/composite` leaves out its last sub-answer (still HTTP 200).
+    pub fn set_composite_missing(&self, on: bool) {
+        self.update(|s| s.composite_missing = on);
+    }
+
+    /// `/composite` answers an empty `compositeResponse` (still HTTP 200).
+    pub fn set_composite_empty(&self, on: bool) {
+        self.update(|s| s.composite_empty = on);
+    }
+
     /// Every access token issued so far becomes invalid.
     pub fn expire_access_tokens(&self) {
         self.shared
@@ -192,6 +208,8 @@ impl Switches {
 struct Stats {
     api_calls: AtomicUsize,
     token_requests: AtomicUsize,
+    /// TCP connections accepted (every port user: API, token, controls).
+    connections: AtomicUsize,
     log: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -220,6 +238,10 @@ impl FakeOrg {
         let inner = Arc::new(server::Inner::new(url.clone(), store));
         let app = server::router(inner.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let counted = inner.clone();
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+            counted.stats.connections.fetch_add(1, Ordering::SeqCst);
+        });
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = rx.await;
@@ -257,6 +279,11 @@ impl FakeOrg {
     /// Requests under `/services/data/**` (a composite counts as one; the token endpoint not).
     pub fn api_calls(&self) -> usize {
         self.inner.stats.api_calls.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections the org accepted so far.
+    pub fn connections(&self) -> usize {
+        self.inner.stats.connections.load(Ordering::SeqCst)
     }
 
     /// POSTs to `/services/oauth2/token`.

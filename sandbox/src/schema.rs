@@ -40,6 +40,11 @@ pub struct FieldDef {
     pub reference_to: Vec<String>,
     pub relationship_name: Option<String>,
     pub polymorphic: bool,
+    /// The describe's `filterable` / `sortable` (true when a describe leaves them out).
+    pub filterable: bool,
+    pub sortable: bool,
+    /// `externalId`: an upsert may match records on it.
+    pub external_id: bool,
 }
 
 impl FieldDef {
@@ -82,6 +87,9 @@ impl FieldDef {
                 .unwrap_or_default(),
             relationship_name: s("relationshipName"),
             polymorphic: b("polymorphicForeignKey"),
+            filterable: v.get("filterable").and_then(Value::as_bool).unwrap_or(true),
+            sortable: v.get("sortable").and_then(Value::as_bool).unwrap_or(true),
+            external_id: b("externalId"),
         }
     }
 

@@ -148,6 +148,7 @@ pub(super) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(token))
         .route("/services/oauth2/revoke", post(revoke))
+        .route("/id/{org_id}/{user_id}", get(identity))
         .route("/lightning/r/{sobject}/{id}/view", get(lightning))
         .route("/__sandbox/state", get(control_state))
         .route("/__sandbox/switches", post(control_switches))
@@ -251,6 +252,107 @@ async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         Trace::default(),
         status,
     );
+    reply.into_response()
+}
+
+/// `GET /id/{orgId}/{userId}`: the identity URL a token answer's `id` names. With a valid access
+/// token (bearer, or `?oauth_token=`), the user's name, email, org id and the org's REST URLs.
+async fn identity(
+    State(inner): State<Arc<Inner>>,
+    axum::extract::Path((org_id, user_id)): axum::extract::Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    tokio::time::sleep(inner.switches.latency()).await;
+    let token = bearer(&headers)
+        .or_else(|| query_param(uri.query(), "oauth_token"))
+        .unwrap_or_default();
+    let valid = inner
+        .switches
+        .shared
+        .tokens
+        .lock()
+        .expect("token lock")
+        .access_valid(&token);
+    let path = uri.path().to_string();
+    let reply = if !valid {
+        Reply {
+            status: 403,
+            body: Body::Text("Bad_OAuth_Token".into(), "text/plain"),
+            headers: Vec::new(),
+        }
+    } else {
+        let user = (org_id == SANDBOX_ORG_ID)
+            .then(|| {
+                inner
+                    .store
+                    .lock()
+                    .expect("store lock")
+                    .rows("User")
+                    .iter()
+                    .find(|u| u.get("Id").and_then(Value::as_str) == Some(user_id.as_str()))
+                    .cloned()
+            })
+            .flatten();
+        match user {
+            None => Reply {
+                status: 404,
+                body: Body::Text("Bad_Id".into(), "text/plain"),
+                headers: Vec::new(),
+            },
+            Some(u) => {
+                let f = |k: &str| {
+                    u.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let base = inner.url.as_str();
+                let v = "{version}";
+                let urls = Json::obj()
+                    .with(
+                        "enterprise",
+                        format!("{base}/services/Soap/c/{v}/{SANDBOX_ORG_ID}"),
+                    )
+                    .with(
+                        "partner",
+                        format!("{base}/services/Soap/u/{v}/{SANDBOX_ORG_ID}"),
+                    )
+                    .with("rest", format!("{base}/services/data/v{v}/"))
+                    .with("sobjects", format!("{base}/services/data/v{v}/sobjects/"))
+                    .with("search", format!("{base}/services/data/v{v}/search/"))
+                    .with("query", format!("{base}/services/data/v{v}/query/"))
+                    .with("profile", format!("{base}/{user_id}"));
+                Reply::json(
+                    200,
+                    Json::obj()
+                        .with("id", format!("{base}/id/{SANDBOX_ORG_ID}/{user_id}"))
+                        .with("asserted_user", true)
+                        .with("user_id", user_id.as_str())
+                        .with("organization_id", SANDBOX_ORG_ID)
+                        .with("username", f("Username"))
+                        .with("nick_name", f("Alias"))
+                        .with("display_name", f("Name"))
+                        .with("email", f("Email"))
+                        .with("email_verified", true)
+                        .with("first_name", f("FirstName"))
+                        .with("last_name", f("LastName"))
+                        .with(
+                            "active",
+                            u.get("IsActive").and_then(Value::as_bool).unwrap_or(false),
+                        )
+                        .with("user_type", "STANDARD")
+                        .with("language", "en_US")
+                        .with("locale", "en_US")
+                        .with("utcOffset", 0u64)
+                        .with("last_modified_date", f("LastModifiedDate"))
+                        .with("urls", urls),
+                )
+            }
+        }
+    };
+    let status = reply.status;
+    log(&inner, &Method::GET, &path, Trace::default(), status);
     reply.into_response()
 }
 
@@ -565,6 +667,9 @@ impl Inner {
                 Method::GET => self.sobject_info(version, sobject),
                 _ => method_not_allowed(method, "GET,HEAD,POST"),
             },
+            [_, "sobjects", sobject, field, value] if *method == Method::PATCH => {
+                self.upsert(version, sobject, field, value, query, body)
+            }
             [_, "sobjects", sobject, "describe"] => {
                 get_only(&|| self.describe(version, sobject, headers))
             }
@@ -607,6 +712,12 @@ impl Inner {
                     return method_not_allowed(method, "POST");
                 }
                 self.composite(version, body, token, trace)
+            }
+            [_, "composite", "sobjects"] => {
+                if *method != Method::POST {
+                    return method_not_allowed(method, "POST");
+                }
+                self.collection_create(body)
             }
             _ => Reply::error(SfError::not_found()),
         }
@@ -710,6 +821,191 @@ impl Inner {
             ),
             Err(e) => Reply::error(e),
         }
+    }
+
+    /// Upsert by external id (`PATCH /sobjects/{Object}/{Field}/{value}`): no record with that
+    /// value → created (201, or 404 with `?updateOnly=true`); one → updated (200); several → 300
+    /// with their URLs. `Field` must be an external id field, or `Id`.
+    fn upsert(
+        &self,
+        version: &str,
+        sobject: &str,
+        field: &str,
+        value: &str,
+        query: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let value = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let mut body = body.unwrap_or(Value::Object(Default::default()));
+        let update_only = query_param(query, "updateOnly").is_some_and(|v| v == "true");
+        let mut store = self.store.lock().expect("store lock");
+        let Some(object) = store.schema.object(sobject) else {
+            return Reply::error(SfError::not_found());
+        };
+        let name = object.name.clone();
+        let def = object
+            .field(field)
+            .filter(|f| f.external_id || f.name == "Id")
+            .map(|f| f.name.clone());
+        let Some(field) = def else {
+            return Reply::error(SfError::new(
+                404,
+                "NOT_FOUND",
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            ));
+        };
+        if body.get(&field).is_some() {
+            return Reply::error(SfError::new(
+                400,
+                "INVALID_FIELD",
+                format!("The {field} field should not be specified in the sobject data."),
+            ));
+        }
+        let matches: Vec<String> = store
+            .rows(&name)
+            .iter()
+            .filter(|r| {
+                r.get(&field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&value))
+            })
+            .filter_map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let url = |id: &str| format!("/services/data/{version}/sobjects/{name}/{id}");
+        match matches.as_slice() {
+            [] if update_only || field == "Id" => Reply::error(SfError::not_found()),
+            [] => {
+                if let Some(m) = body.as_object_mut() {
+                    m.insert(field.clone(), Value::String(value.clone()));
+                }
+                match store.create(&name, &body) {
+                    Ok(id) => Reply::json(
+                        201,
+                        Json::obj()
+                            .with("id", id.as_str())
+                            .with("success", true)
+                            .with("errors", Json::Arr(Vec::new()))
+                            .with("created", true),
+                    )
+                    .header("Location", url(&id)),
+                    Err(e) => Reply::error(e),
+                }
+            }
+            [id] => match store.update(&name, id, &body) {
+                Ok(()) => Reply::json(
+                    200,
+                    Json::obj()
+                        .with("id", id.as_str())
+                        .with("success", true)
+                        .with("errors", Json::Arr(Vec::new()))
+                        .with("created", false),
+                ),
+                Err(e) => Reply::error(e),
+            },
+            several => Reply::json(
+                300,
+                Json::Arr(several.iter().map(|id| Json::from(url(id))).collect()),
+            ),
+        }
+    }
+
+    /// sObject Collections create (`POST /composite/sobjects`): up to 200 records, each typed by
+    /// its `attributes.type`, one result per record in order (`statusCode` in the errors, as that
+    /// API spells it). With `allOrNone` one failure rolls every record back.
+    fn collection_create(&self, body: Option<Value>) -> Reply {
+        let body = body.unwrap_or(Value::Null);
+        let Some(records) = body.get("records").and_then(Value::as_array) else {
+            return Reply::error(SfError::new(
+                400,
+                "JSON_PARSER_ERROR",
+                "Required field records is missing",
+            ));
+        };
+        if records.len() > 200 {
+            return Reply::error(SfError::new(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "Record limit reached. Cannot submit more than 200 records into this call",
+            ));
+        }
+        let all_or_none = body
+            .get("allOrNone")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut store = self.store.lock().expect("store lock");
+        let snapshot = all_or_none.then(|| store.clone());
+        let error = |e: &SfError| {
+            let mut item = Json::obj()
+                .with("statusCode", e.code.as_str())
+                .with("message", e.message.as_str());
+            item.insert(
+                "fields",
+                Json::Arr(
+                    e.fields
+                        .clone()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Json::from)
+                        .collect(),
+                ),
+            );
+            item
+        };
+        let mut results: Vec<Result<String, SfError>> = Vec::new();
+        for r in records {
+            let typed = r
+                .get("attributes")
+                .and_then(|a| a.get("type"))
+                .and_then(Value::as_str)
+                .and_then(|t| store.schema.object(t).map(|o| o.name.clone()));
+            let result = match typed {
+                None => Err(SfError::new(
+                    400,
+                    "INVALID_TYPE",
+                    "No SObject Type defined in attributes, or the type is not supported",
+                )),
+                Some(name) => {
+                    let mut fields = r.clone();
+                    if let Some(m) = fields.as_object_mut() {
+                        m.remove("attributes");
+                    }
+                    store.create(&name, &fields)
+                }
+            };
+            results.push(result);
+        }
+        let failed = results.iter().any(Result::is_err);
+        if failed && all_or_none {
+            if let Some(snapshot) = snapshot {
+                *store = snapshot;
+            }
+        }
+        let items = results
+            .iter()
+            .map(|r| match r {
+                Ok(_) if failed && all_or_none => Json::obj()
+                    .with("success", false)
+                    .with(
+                        "errors",
+                        Json::Arr(vec![error(&SfError::new(
+                            400,
+                            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                            "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                        ))]),
+                    ),
+                Ok(id) => Json::obj()
+                    .with("id", id.as_str())
+                    .with("success", true)
+                    .with("errors", Json::Arr(Vec::new())),
+                Err(e) => Json::obj()
+                    .with("success", false)
+                    .with("errors", Json::Arr(vec![error(e)])),
+            })
+            .collect();
+        Reply::json(200, Json::Arr(items))
     }
 
     /// UI API `object-info/{Type}/picklist-values/{recordTypeId}`: every
@@ -1065,6 +1361,12 @@ impl Inner {
                 }
             }
         }
+        let faults = self.switches.state();
+        if faults.composite_empty {
+            entries.clear();
+        } else if faults.composite_missing {
+            entries.pop();
+        }
         let items = entries
             .into_iter()
             .map(|(ref_id, status, body, headers)| {
@@ -1245,6 +1547,12 @@ fn state_json(inner: &Inner) -> Json {
         .with("api_limit", s.api_limit)
         .with("rotation", s.rotation)
         .with("page_size", s.page_size)
+        .with("composite_missing", s.composite_missing)
+        .with("composite_empty", s.composite_empty)
+        .with(
+            "connections",
+            inner.stats.connections.load(Ordering::SeqCst),
+        )
         .with("api_calls", inner.stats.api_calls.load(Ordering::SeqCst))
         .with(
             "token_requests",
@@ -1281,6 +1589,8 @@ async fn control_switches(State(inner): State<Arc<Inner>>, body: Bytes) -> Respo
             }
             ("malformed", Value::Bool(b)) => sw.set_malformed(*b),
             ("api_limit", Value::Bool(b)) => sw.set_api_limit(*b),
+            ("composite_missing", Value::Bool(b)) => sw.set_composite_missing(*b),
+            ("composite_empty", Value::Bool(b)) => sw.set_composite_empty(*b),
             ("rotation", Value::Bool(b)) => sw.set_rotation(*b),
             ("page_size", Value::Number(n)) if n.as_u64().is_some_and(|p| p > 0) => {
                 sw.set_page_size(n.as_u64().unwrap_or(2000) as usize)

@@ -91,7 +91,13 @@ pub struct SalesforceClient {
     timeout: Duration,
     /// Last `Sforce-Limit-Info: api-usage=used/max` seen.
     api_usage: std::sync::Mutex<Option<(u64, u64)>>,
+    /// Requests in flight at once: over HTTP/1.1 each holds a connection,
+    /// so this bounds the connections to the org (the pool keeps them).
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
+
+/// Requests in flight per org unless [`SalesforceClient::with_max_connections`] says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
 
 impl SalesforceClient {
     pub fn new(
@@ -106,7 +112,17 @@ impl SalesforceClient {
             api_version,
             timeout,
             api_usage: std::sync::Mutex::new(None),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONNECTIONS)),
         })
+    }
+
+    /// Bounds the requests in flight to the org (and so its connections).
+    /// Call before the client is shared.
+    pub fn with_max_connections(self: Arc<Self>, n: usize) -> Arc<SalesforceClient> {
+        let mut me = Arc::try_unwrap(self)
+            .unwrap_or_else(|_| panic!("with_max_connections before the client is shared"));
+        me.in_flight = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        Arc::new(me)
     }
 
     pub fn api_usage(&self) -> Option<(u64, u64)> {
@@ -208,6 +224,12 @@ impl SalesforceClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        // Held until the body is read: the connection is busy until then.
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
                 SalesforceError::Timeout(self.timeout)

@@ -82,6 +82,24 @@ pub enum Profile {
     },
 }
 
+impl super::cache::Weigh for Profile {
+    /// The text it holds, measured through its `Debug` form (names, ids,
+    /// subjects: strings dominate), plus the enum itself. Only run when an
+    /// entry is inserted.
+    fn weigh(&self) -> usize {
+        struct Count(usize);
+        impl std::fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                self.0 += s.len();
+                Ok(())
+            }
+        }
+        let mut n = Count(std::mem::size_of::<Profile>());
+        let _ = std::fmt::write(&mut n, format_args!("{self:?}"));
+        n.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactProfile {
     pub contact: Contact,
@@ -294,12 +312,55 @@ struct Answers {
     multi_currency: Option<bool>,
 }
 
+/// Reads one composite answer to `asked`. A partial or malformed answer
+/// (a sub-answer missing, repeated or unknown, an empty
+/// `compositeResponse`) is an error, never an empty result: taking it as
+/// "nothing found" would cache a wrong "not in Salesforce" over good data.
+fn read_complete(
+    asked: &[SubRequest],
+    responses: Vec<SubResponse>,
+) -> Result<Answers, SalesforceError> {
+    for req in asked {
+        let n = responses
+            .iter()
+            .filter(|r| r.reference_id == req.reference_id)
+            .count();
+        if n != 1 {
+            return Err(SalesforceError::Malformed(format!(
+                "composite answered {n} sub-answers for {:?} (of {} asked, {} answered)",
+                req.reference_id,
+                asked.len(),
+                responses.len()
+            )));
+        }
+    }
+    // More than asked is tolerated only for the org probes (a plan made
+    // before another lookup learned the org's facts); anything unknown is
+    // refused by `read_answers`.
+    if responses.len() < asked.len() {
+        return Err(SalesforceError::Malformed(format!(
+            "composite answered {} sub-answers to {} subrequests",
+            responses.len(),
+            asked.len()
+        )));
+    }
+    read_answers(responses)
+}
+
 fn read_answers(responses: Vec<SubResponse>) -> Result<Answers, SalesforceError> {
     let mut a = Answers::default();
     for r in responses {
         if r.reference_id == "currency_type" {
-            // 200 in a multi-currency org, 404 NOT_FOUND elsewhere.
-            a.multi_currency = Some((200..300).contains(&r.status));
+            // 200 in a multi-currency org, 404 NOT_FOUND elsewhere; anything
+            // else says nothing about the org.
+            a.multi_currency = match r.status {
+                200..=299 => Some(true),
+                404 => Some(false),
+                _ => {
+                    let body = serde_json::to_vec(&r.body).unwrap_or_default();
+                    return Err(SalesforceError::from_response(r.status, &body));
+                }
+            };
             continue;
         }
         match r.reference_id.clone().as_str() {
@@ -508,20 +569,34 @@ pub async fn fetch_from(
     facts: Option<OrgFacts>,
     first: Vec<SubResponse>,
 ) -> Result<(Profile, OrgFacts), SalesforceError> {
-    let answers = read_answers(first)?;
+    let answers = read_complete(&plan(client, q, facts.as_ref()), first)?;
     let (answers, facts) = match facts {
         Some(f) => (answers, f),
         None => {
-            let learned = OrgFacts {
-                currency: answers
-                    .currency
-                    .clone()
-                    .unwrap_or_else(|| "USD".to_string()),
-                multi_currency: answers.multi_currency.unwrap_or(false),
+            // Learned only from a complete answer: the Organization row and
+            // the CurrencyType probe must both be there (an org always has
+            // its row), else nothing is fixed for the life of the process.
+            let learned = match (&answers.currency, answers.multi_currency) {
+                (Some(currency), Some(multi_currency)) => OrgFacts {
+                    currency: currency.clone(),
+                    multi_currency,
+                },
+                _ if plan(client, q, None).is_empty() => OrgFacts {
+                    currency: "USD".to_string(),
+                    multi_currency: false,
+                },
+                _ => {
+                    return Err(SalesforceError::Malformed(
+                        "the answer did not say the org's default currency".to_string(),
+                    ))
+                }
             };
             if learned.multi_currency {
                 (
-                    read_answers(ask(client, q, Some(&learned)).await?)?,
+                    read_complete(
+                        &plan(client, q, Some(&learned)),
+                        ask(client, q, Some(&learned)).await?,
+                    )?,
                     learned,
                 )
             } else {
@@ -544,7 +619,7 @@ pub async fn fetch_from(
                     &account_query(Cond::eq("Id", acc.as_str()), multi),
                 ));
             }
-            let a = read_answers(client.composite(&follow).await?)?;
+            let a = read_complete(&follow, client.composite(&follow).await?)?;
             let lead_value = lead.clone().into_lead();
             let profile = match a.contacts.into_iter().next() {
                 Some(row) => Profile::Contact(Box::new(build_contact(

@@ -9,8 +9,13 @@
 //! conversation Intercom returns. A retry repeats the whole step; Tasks
 //! already made are found by Subject and WhoId and updated, not duplicated.
 
-use super::rules::{self, TaskKind};
-use super::{TaskError, TaskFields, Tasks};
+use std::collections::HashMap;
+
+use chrono::Utc;
+use serde_json::Value;
+
+use super::rules::{self, Target, TaskKind};
+use super::{Lookup, Outcome, TaskError, TaskFields, Tasks};
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::intercom::IntercomError;
 use crate::panels::record_url;
@@ -18,6 +23,7 @@ use crate::panels::tasks::{
     task_error_canvas, task_ids, task_picker_canvas, task_result_canvas, FailedRow, LoggedRow,
     PickOption, TaskReport,
 };
+use crate::salesforce::client::{SubRequest, SubResponse};
 use crate::salesforce::SalesforceError;
 
 /// Recent messages offered besides the whole conversation (Canvas Kit
@@ -151,43 +157,39 @@ impl Tasks {
         let company = person.and_then(|p| p.company_names().into_iter().next());
 
         let subject = rules::subject(conversation, &kind);
-        let mut lookup = self
+        let lookup = self
             .lookup(&email, ctx.assignee_email.as_deref(), &subject)
             .await?;
-        let mut lead_created = None;
-        if lookup.targets.is_empty() {
-            let lead = self
-                .create_lead(&email, name.as_deref(), company.as_deref())
-                .await?;
-            lead_created = Some(lead.name.clone());
-            lookup.targets.push(lead);
-        }
         let workspace = self.workspace(req.workspace_id.as_deref());
         let fields = TaskFields {
             subject,
             description: rules::description(&body, workspace, conversation),
             completed: true,
         };
+        // Nobody has the email: the Lead is created in the same round trip
+        // as its Task.
+        let new_lead = lookup
+            .targets
+            .is_empty()
+            .then(|| rules::new_lead(&email, name.as_deref(), company.as_deref()));
+        let written = self.write_all(&lookup, new_lead.as_ref(), &fields).await?;
         let session = self.sf.session().await?;
         let instance = session.instance_url.as_str().trim_end_matches('/');
         let mut report = TaskReport {
             what: what.to_string(),
             logged: Vec::new(),
             failed: Vec::new(),
-            lead_created,
+            lead_created: new_lead.map(|(_, display)| display),
         };
-        for t in &lookup.targets {
-            let existing = lookup.existing_for(&t.id);
-            match self
-                .write_task(t, lookup.owner_id.as_deref(), existing, &fields)
-                .await
-            {
+        for (t, outcome) in written {
+            match outcome {
                 Ok((id, outcome)) => report.logged.push(LoggedRow {
                     name: t.name.clone(),
                     sobject: t.sobject.to_string(),
                     task_url: record_url(instance, "Task", &id),
                     updated: outcome == super::Outcome::Updated,
-                    related_to_opportunity: t.what_id.is_some() && existing.is_none(),
+                    related_to_opportunity: t.what_id.is_some()
+                        && outcome == super::Outcome::Created,
                 }),
                 Err(e) => {
                     tracing::warn!(error = %e, who = %t.id, "task not created");
@@ -201,7 +203,127 @@ impl Tasks {
         }
         Ok(report)
     }
+
+    /// Every write of a manual task in one `/composite` round trip (two
+    /// only past 25 records): the new Lead first when there is one (its
+    /// Task names it as `@{lead.id}`), then per record a Task create, or an
+    /// update of the Task a retry finds. Subrequests succeed or fail one by
+    /// one; a Lead that could not be created fails the whole step.
+    async fn write_all(
+        &self,
+        lookup: &Lookup,
+        new_lead: Option<&(Value, String)>,
+        fields: &TaskFields,
+    ) -> Result<Vec<(Target, TaskWrite)>, TaskError> {
+        let today = Utc::now().date_naive();
+        let mut targets = lookup.targets.clone();
+        let mut first = Vec::new();
+        if let Some((body, display)) = new_lead {
+            first.push(SubRequest {
+                method: "POST",
+                url: self.sf.data_path("sobjects/Lead/"),
+                reference_id: LEAD_REF.to_string(),
+                body: Some(body.clone()),
+                http_headers: None,
+            });
+            targets.push(Target {
+                sobject: "Lead",
+                id: format!("@{{{LEAD_REF}.id}}"),
+                name: display.clone(),
+                what_id: None,
+            });
+        }
+        let writes: Vec<(Target, SubRequest, Option<String>)> = targets
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let existing = lookup.existing_for(&t.id).map(|e| e.id.clone());
+                let sub = match &existing {
+                    Some(id) => SubRequest {
+                        method: "PATCH",
+                        url: self.sf.data_path(&format!("sobjects/Task/{id}")),
+                        reference_id: format!("task{i}"),
+                        body: Some(rules::task_update_body(
+                            &fields.description,
+                            fields.completed,
+                        )),
+                        http_headers: None,
+                    },
+                    None => SubRequest {
+                        method: "POST",
+                        url: self.sf.data_path("sobjects/Task/"),
+                        reference_id: format!("task{i}"),
+                        body: Some(rules::task_create_body(
+                            &t,
+                            lookup.owner_id.as_deref(),
+                            &fields.subject,
+                            &fields.description,
+                            fields.completed,
+                            today,
+                        )),
+                        http_headers: None,
+                    },
+                };
+                (t, sub, existing)
+            })
+            .collect();
+        let mut answers: HashMap<String, SubResponse> = HashMap::new();
+        let mut requests: Vec<SubRequest> = first;
+        requests.extend(writes.iter().map(|(_, sub, _)| sub.clone()));
+        for chunk in requests.chunks(MAX_SUBREQUESTS) {
+            for r in self.sf.composite(chunk).await? {
+                answers.insert(r.reference_id.clone(), r);
+            }
+        }
+        let mut lead_id = None;
+        if new_lead.is_some() {
+            let answer = answers.remove(LEAD_REF).ok_or_else(|| {
+                SalesforceError::Malformed("no answer for the Lead create".to_string())
+            })?;
+            let created: Value = answer.into_result()?;
+            lead_id = Some(
+                created["id"]
+                    .as_str()
+                    .ok_or_else(|| SalesforceError::Malformed("a create without an id".into()))?
+                    .to_string(),
+            );
+        }
+        Ok(writes
+            .into_iter()
+            .map(|(mut t, sub, existing)| {
+                if t.id.starts_with('@') {
+                    t.id = lead_id.clone().unwrap_or_default();
+                }
+                let outcome = match answers.remove(&sub.reference_id) {
+                    None => Err(SalesforceError::Malformed(
+                        "Salesforce's answer left this write out".to_string(),
+                    )),
+                    Some(a) if !(200..300).contains(&a.status) => {
+                        Err(a.into_result::<Value>().expect_err("a failed sub-answer"))
+                    }
+                    Some(a) => match existing {
+                        Some(id) => Ok((id, Outcome::Updated)),
+                        None => a.body["id"]
+                            .as_str()
+                            .map(|id| (id.to_string(), Outcome::Created))
+                            .ok_or_else(|| {
+                                SalesforceError::Malformed("a create without an id".into())
+                            }),
+                    },
+                };
+                (t, outcome)
+            })
+            .collect())
+    }
 }
+
+/// What one record's write came to.
+type TaskWrite = Result<(String, Outcome), SalesforceError>;
+
+/// The composite reference of the new Lead.
+const LEAD_REF: &str = "lead";
+/// Subrequests in one `/composite`.
+const MAX_SUBREQUESTS: usize = 25;
 
 /// What the teammate reads when something went wrong.
 pub fn reason(e: &TaskError) -> String {

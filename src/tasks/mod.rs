@@ -273,35 +273,6 @@ impl Tasks {
         self.sf.query_sub(id, q)
     }
 
-    /// Creates the Lead a manual task needs when nobody has the email.
-    pub async fn create_lead(
-        &self,
-        email: &str,
-        name: Option<&str>,
-        company: Option<&str>,
-    ) -> Result<Target, SalesforceError> {
-        let (first, last) = rules::lead_names(name, email);
-        let mut body = json!({
-            "LastName": rules::truncate(&last, 80),
-            "Email": email,
-            "Company": rules::truncate(&rules::lead_company(company, email), 255),
-        });
-        if let Some(f) = first {
-            body["FirstName"] = json!(rules::truncate(&f, 40));
-        }
-        let id = self.sf.create("Lead", &body, &[]).await?;
-        let display = match name.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => n.to_string(),
-            None => email.to_string(),
-        };
-        Ok(Target {
-            sobject: "Lead",
-            id,
-            name: display,
-            what_id: None,
-        })
-    }
-
     /// Creates the Task for `target`, or brings `existing` up to date.
     pub async fn write_task(
         &self,
@@ -311,31 +282,18 @@ impl Tasks {
         fields: &TaskFields,
     ) -> Result<(String, Outcome), SalesforceError> {
         if let Some(t) = existing {
-            let mut body = json!({"Description": fields.description});
-            if fields.completed {
-                body["Status"] = json!("Completed");
-            }
+            let body = rules::task_update_body(&fields.description, fields.completed);
             self.sf.update("Task", &t.id, &body, &[]).await?;
             return Ok((t.id.clone(), Outcome::Updated));
         }
-        let mut body = json!({
-            "Subject": fields.subject,
-            "Description": fields.description,
-            "Status": if fields.completed { "Completed" } else { "In Progress" },
-            "Priority": "Normal",
-            "ActivityDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-            "WhoId": target.id,
-        });
-        // Salesforce refuses a WhatId on a Lead's Task.
-        if target.sobject == "Contact" {
-            if let Some(what) = &target.what_id {
-                body["WhatId"] = json!(what);
-            }
-        }
-        // No owner: the integration user (Salesforce's default).
-        if let Some(owner) = owner_id {
-            body["OwnerId"] = json!(owner);
-        }
+        let body = rules::task_create_body(
+            target,
+            owner_id,
+            &fields.subject,
+            &fields.description,
+            fields.completed,
+            Utc::now().date_naive(),
+        );
         let id = self.sf.create("Task", &body, &[]).await?;
         Ok((id, Outcome::Created))
     }

@@ -199,6 +199,64 @@ pub fn lead_company(company: Option<&str>, email: &str) -> String {
         })
 }
 
+/// The fields of a new Task for `target` (created on `today`).
+pub fn task_create_body(
+    target: &Target,
+    owner_id: Option<&str>,
+    subject: &str,
+    description: &str,
+    completed: bool,
+    today: chrono::NaiveDate,
+) -> Value {
+    let mut body = serde_json::json!({
+        "Subject": subject,
+        "Description": description,
+        "Status": if completed { "Completed" } else { "In Progress" },
+        "Priority": "Normal",
+        "ActivityDate": today.format("%Y-%m-%d").to_string(),
+        "WhoId": target.id,
+    });
+    // Salesforce refuses a WhatId on a Lead's Task.
+    if target.sobject == "Contact" {
+        if let Some(what) = &target.what_id {
+            body["WhatId"] = serde_json::json!(what);
+        }
+    }
+    // No owner: the integration user (Salesforce's default).
+    if let Some(owner) = owner_id {
+        body["OwnerId"] = serde_json::json!(owner);
+    }
+    body
+}
+
+/// The fields that bring an existing Task up to date.
+pub fn task_update_body(description: &str, completed: bool) -> Value {
+    let mut body = serde_json::json!({"Description": description});
+    if completed {
+        body["Status"] = serde_json::json!("Completed");
+    }
+    body
+}
+
+/// The fields of the Lead a manual task creates when nobody has the email,
+/// and the name the teammate is shown for it.
+pub fn new_lead(email: &str, name: Option<&str>, company: Option<&str>) -> (Value, String) {
+    let (first, last) = lead_names(name, email);
+    let mut body = serde_json::json!({
+        "LastName": truncate(&last, 80),
+        "Email": email,
+        "Company": truncate(&lead_company(company, email), 255),
+    });
+    if let Some(f) = first {
+        body["FirstName"] = serde_json::json!(truncate(&f, 40));
+    }
+    let display = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => email.to_string(),
+    };
+    (body, display)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

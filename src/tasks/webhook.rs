@@ -26,11 +26,23 @@ use crate::edge::{SigningSecret, Webhook};
 pub struct Webhooks {
     /// `None` when `AUTO_TASKS` is off: notifications are acknowledged and dropped.
     queue: Option<(TaskStore, Arc<Notify>)>,
+    /// `INTERCOM_WORKSPACE_ID`: a notification from another `app_id` is
+    /// acknowledged and dropped.
+    workspace_id: Option<String>,
 }
 
 impl Webhooks {
     pub fn new(queue: Option<(TaskStore, Arc<Notify>)>) -> Webhooks {
-        Webhooks { queue }
+        Webhooks {
+            queue,
+            workspace_id: None,
+        }
+    }
+
+    /// Honours the workspace allow-list (`INTERCOM_WORKSPACE_ID`).
+    pub fn with_workspace(mut self, workspace_id: Option<String>) -> Webhooks {
+        self.workspace_id = workspace_id;
+        self
     }
 }
 
@@ -51,6 +63,17 @@ fn answer(status: StatusCode, v: Value) -> Response {
 
 async fn receive(State(hooks): State<Arc<Webhooks>>, hook: Webhook) -> Response {
     let Webhook { body, json: v } = hook;
+    if let Some(allowed) = hooks.workspace_id.as_deref() {
+        let from = v["app_id"].as_str().unwrap_or_default();
+        if from != allowed {
+            tracing::warn!(workspace = %from, "notification from a workspace this app does not serve");
+            // 200, so Intercom does not redeliver what will never be taken.
+            return answer(
+                StatusCode::OK,
+                json!({"status": "ignored", "reason": "another workspace"}),
+            );
+        }
+    }
     let topic = v["topic"].as_str().unwrap_or_default();
     if !matches!(topic, TOPIC_CREATED | TOPIC_CLOSED) {
         return answer(StatusCode::OK, json!({"status": "ignored"}));

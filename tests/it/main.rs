@@ -4,16 +4,24 @@
 
 mod common;
 
+mod answer_size;
+
+mod connections;
 mod edge;
 mod form_writes;
 mod forms_http;
 mod golden_canvases;
+mod http_server;
 mod intercom_client;
 mod multi_currency;
 mod panels_http;
+mod partial_answers;
 mod preview_browser;
 mod preview_http;
 mod salesforce_client;
 mod sandbox_org;
 mod secrets_in_logs;
+mod soql_quoting;
+mod task_round_trips;
 mod tasks;
+mod webhook_workspace;

@@ -899,3 +899,300 @@ async fn composite_all_or_none_rolls_back() {
         .unwrap();
     assert_eq!(task["WhoId"], lead_id);
 }
+
+#[tokio::test]
+async fn refuses_what_salesforce_refuses_where_the_app_could_be_fooled() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    // Description is a long text area: the describe marks it neither filterable nor sortable.
+    for (soql, code, text) in [
+        (
+            "SELECT Id FROM Task WHERE Description = 'x'",
+            "INVALID_FIELD",
+            "field 'Description' can not be filtered in a query call",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE Email = 'a@b.c' OR Description LIKE '%x%'",
+            "INVALID_FIELD",
+            "field 'Description' can not be filtered in a query call",
+        ),
+        (
+            "SELECT Id FROM Account ORDER BY Description",
+            "INVALID_FIELD",
+            "field 'Description' can not be sorted in a query call",
+        ),
+        (
+            "SELECT Id FROM Contact WHERE Id = 'hana@globex.example'",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "invalid ID field: hana@globex.example",
+        ),
+        (
+            "SELECT Id FROM Contact WHERE AccountId IN ('001', '0015e000001GlbxAAC')",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "invalid ID field: 001",
+        ),
+        (
+            "SELECT Id FROM Contact LIMIT 10 OFFSET 2001",
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            "Maximum SOQL offset allowed is 2000",
+        ),
+    ] {
+        let (status, body) = query_raw(&org, &token, soql).await;
+        assert_eq!(status, 400, "{soql}: {body}");
+        assert_eq!(body[0]["errorCode"], code, "{soql}: {body}");
+        assert!(
+            body[0]["message"].as_str().unwrap().contains(text),
+            "{soql}: {body}"
+        );
+    }
+    // What stays allowed: selecting the field, a real id, null, OFFSET 2000.
+    for soql in [
+        "SELECT Id, Description FROM Task LIMIT 1",
+        "SELECT Id FROM Contact WHERE Id = '0035e000001HanaAAC'",
+        "SELECT Id FROM Contact WHERE Id = '0035e000001Hana'",
+        "SELECT Id FROM Contact WHERE AccountId = null",
+        "SELECT Id FROM Contact LIMIT 10 OFFSET 2000",
+    ] {
+        query(&org, &token, soql).await;
+    }
+}
+
+#[tokio::test]
+async fn the_identity_url_answers_who_the_token_belongs_to() {
+    let org = org().await;
+    let (status, grant) = refresh(&org, SANDBOX_REFRESH_TOKEN).await;
+    assert_eq!(status, 200);
+    let id_url = grant["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        id_url,
+        format!("{}/id/{SANDBOX_ORG_ID}/0055e000001IntgAAC", org.url())
+    );
+    let token = grant["access_token"].as_str().unwrap();
+    let resp = client()
+        .get(&id_url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let me: Value = resp.json().await.unwrap();
+    assert_eq!(me["id"], id_url.as_str());
+    assert_eq!(me["organization_id"], SANDBOX_ORG_ID);
+    assert_eq!(me["user_id"], "0055e000001IntgAAC");
+    assert_eq!(me["username"], "integration@acme-sales.example.sbx");
+    assert_eq!(me["display_name"], "Integration User");
+    assert_eq!(me["email"], "integration@acme-sales.example");
+    assert_eq!(
+        me["urls"]["rest"],
+        format!("{}/services/data/v{{version}}/", org.url())
+    );
+    // The token as a query parameter works too; a bad token or id does not.
+    let by_param = client()
+        .get(format!("{id_url}?oauth_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_param.status(), 200);
+    let bad = client()
+        .get(&id_url)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 403);
+    assert_eq!(bad.text().await.unwrap(), "Bad_OAuth_Token");
+    let other = client()
+        .get(format!(
+            "{}/id/{SANDBOX_ORG_ID}/005000000000000AAA",
+            org.url()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
+
+#[tokio::test]
+async fn sobject_collections_create_one_result_per_record_and_all_or_none() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let url = format!("{}/services/data/{V}/composite/sobjects", org.url());
+    let post = |body: Value| client().post(&url).bearer_auth(&token).json(&body).send();
+    let lead = |last: &str, email: &str| json!({"attributes": {"type": "Lead"}, "LastName": last, "Company": "Coll", "Email": email});
+    let leads_before = org.records("Lead").len();
+    let resp = post(json!({"allOrNone": false, "records": [
+        lead("One", "one@coll.example"),
+        {"attributes": {"type": "Lead"}, "Company": "No last name"},
+        lead("Two", "two@coll.example"),
+    ]}))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let results: Value = resp.json().await.unwrap();
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert!(results[0]["id"].as_str().unwrap().starts_with("00Q"));
+    assert_eq!(results[1]["success"], false);
+    assert_eq!(
+        results[1]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    assert_eq!(results[2]["success"], true);
+    assert_eq!(org.records("Lead").len(), leads_before + 2);
+
+    // allOrNone: one failure and nothing is kept.
+    let results: Value = post(json!({"allOrNone": true, "records": [
+        lead("Three", "three@coll.example"),
+        {"attributes": {"type": "Lead"}, "Company": "No last name"},
+    ]}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(results[0]["success"], false);
+    assert_eq!(
+        results[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(org.records("Lead").len(), leads_before + 2);
+}
+
+#[tokio::test]
+async fn date_literals_today_and_last_n_days() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let today = chrono::Utc::now().date_naive();
+    let (status, created) = create(
+        &org,
+        &token,
+        "Task",
+        json!({"Subject": "Dated today", "Status": "Completed", "Priority": "Normal",
+               "ActivityDate": today.format("%Y-%m-%d").to_string()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let found = |body: &Value| {
+        body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["Id"] == id.as_str())
+    };
+    for (filter, expected) in [
+        ("ActivityDate = TODAY", true),
+        ("ActivityDate = today", true),
+        ("ActivityDate = YESTERDAY", false),
+        ("ActivityDate > TODAY", false),
+        ("ActivityDate >= TODAY", true),
+        ("ActivityDate < TOMORROW", true),
+        ("ActivityDate = LAST_N_DAYS:1", true),
+        ("ActivityDate = NEXT_N_DAYS:3", false),
+        ("CreatedDate = LAST_N_DAYS:7", true),
+        ("CreatedDate < LAST_N_DAYS:7", false),
+    ] {
+        let soql = format!("SELECT Id FROM Task WHERE {filter}");
+        let body = query(&org, &token, &soql).await;
+        assert_eq!(found(&body), expected, "{soql}");
+    }
+    // A fixture record of 2024 is not in the last 30 days, and is before them.
+    let body = query(
+        &org,
+        &token,
+        "SELECT Id FROM Organization WHERE CreatedDate < LAST_N_DAYS:30",
+    )
+    .await;
+    assert_eq!(body["totalSize"], 1);
+    // Only date and dateTime fields take them; a quoted one is just text.
+    let (status, body) = query_raw(&org, &token, "SELECT Id FROM Task WHERE Subject = TODAY").await;
+    assert_eq!(status, 400);
+    assert_eq!(body[0]["errorCode"], "INVALID_FIELD", "{body}");
+    let (status, _) = query_raw(
+        &org,
+        &token,
+        "SELECT Id FROM Task WHERE ActivityDate = NOT_A_DAY",
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn upsert_by_external_id_creates_updates_and_refuses_ambiguity() {
+    let org = org().await;
+    let token = access_token(&org).await;
+    let upsert = |key: &str, query: &str, body: Value| {
+        client()
+            .patch(format!(
+                "{}/services/data/{V}/sobjects/Task/Intercom_Key__c/{key}{query}",
+                org.url()
+            ))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let task = json!({"Subject": "Upserted", "Status": "In Progress", "Priority": "Normal"});
+    // updateOnly: nothing there yet, nothing made.
+    let r = upsert("conv-4711", "?updateOnly=true", task.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // First upsert creates, the second updates the same record.
+    let r = upsert("conv-4711", "", task.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made["created"], true);
+    let id = made["id"].as_str().unwrap().to_string();
+    let r = upsert("CONV-4711", "", json!({"Status": "Completed"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "external ids match case-insensitively");
+    let updated: Value = r.json().await.unwrap();
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["created"], false);
+    let rows: Vec<_> = org
+        .records("Task")
+        .into_iter()
+        .filter(|t| t.get("Intercom_Key__c") == Some(&json!("conv-4711")))
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Status"], "Completed");
+
+    // Two records with the key: 300 and their URLs.
+    let (status, _) = create(
+        &org,
+        &token,
+        "Task",
+        json!({"Subject": "Dup", "Status": "Completed", "Priority": "Normal", "Intercom_Key__c": "dup"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    create(
+        &org,
+        &token,
+        "Task",
+        json!({"Subject": "Dup", "Status": "Completed", "Priority": "Normal", "Intercom_Key__c": "DUP"}),
+    )
+    .await;
+    let r = upsert("dup", "", json!({"Status": "Completed"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 300);
+    let urls: Value = r.json().await.unwrap();
+    assert_eq!(urls.as_array().unwrap().len(), 2);
+
+    // Subject is no external id.
+    let r = client()
+        .patch(format!(
+            "{}/services/data/{V}/sobjects/Task/Subject/x",
+            org.url()
+        ))
+        .bearer_auth(&token)
+        .json(&task)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "NOT_FOUND");
+}

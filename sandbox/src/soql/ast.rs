@@ -28,6 +28,30 @@ pub enum Literal {
     Null,
     Date(NaiveDate),
     DateTime(DateTime<FixedOffset>),
+    /// A relative date literal (`TODAY`, `LAST_N_DAYS:30`), upper-cased.
+    DateRange(String),
+}
+
+/// The days a date literal covers, as `[start, end)` in UTC, relative to `today`; `None`
+/// for a name SOQL does not have (or this sandbox does not support).
+pub fn date_range(name: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let day = chrono::Days::new(1);
+    let name = name.to_ascii_uppercase();
+    let counted = |prefix: &str| -> Option<u64> { name.strip_prefix(prefix)?.parse().ok() };
+    match name.as_str() {
+        "TODAY" => Some((today, today + day)),
+        "YESTERDAY" => Some((today - day, today)),
+        "TOMORROW" => Some((today + day, today + day + day)),
+        _ => {
+            if let Some(n) = counted("LAST_N_DAYS:") {
+                // Today and the n days before it.
+                Some((today - chrono::Days::new(n), today + day))
+            } else {
+                // From tomorrow, n days.
+                counted("NEXT_N_DAYS:").map(|n| (today + day, today + day + chrono::Days::new(n)))
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +124,9 @@ fn escape(value: &str, pat: &[Pat]) -> String {
                 out.push('\\');
                 out.push(*c);
             }
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{:04x}", *c as u32));
+            }
             other => out.push(*other),
         }
     }
@@ -114,6 +141,7 @@ impl fmt::Display for Literal {
             Literal::Bool(b) => write!(f, "{b}"),
             Literal::Null => write!(f, "null"),
             Literal::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Literal::DateRange(name) => write!(f, "{name}"),
             Literal::DateTime(d) => write!(f, "{}", d.format("%Y-%m-%dT%H:%M:%S%.3f%:z")),
         }
     }

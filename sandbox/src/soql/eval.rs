@@ -50,6 +50,14 @@ pub fn run(store: &Store, soql: &str, version: &str) -> Result<Outcome, SfError>
     })
 }
 
+/// The largest OFFSET Salesforce accepts.
+pub const MAX_OFFSET: u64 = 2000;
+
+/// 15 or 18 letters and digits: what Salesforce accepts as an id literal.
+fn is_salesforce_id(v: &str) -> bool {
+    matches!(v.len(), 15 | 18) && v.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// Salesforce's located error message: the query line, a caret, the row/column and the text.
 fn located(src: &str, pos: Pos, code: &str, text: &str) -> SfError {
     let line = src.lines().nth(pos.row.saturating_sub(1)).unwrap_or(src);
@@ -79,6 +87,8 @@ struct Resolved {
     hops: Vec<Hop>,
     field: String,
     ftype: String,
+    filterable: bool,
+    sortable: bool,
 }
 
 struct Ctx<'a> {
@@ -176,6 +186,8 @@ impl<'a> Ctx<'a> {
                     hops,
                     field: f.name.clone(),
                     ftype: f.ftype.clone(),
+                    filterable: f.filterable,
+                    sortable: f.sortable,
                 })
             }
             None => {
@@ -192,6 +204,8 @@ impl<'a> Ctx<'a> {
                     hops,
                     field: name.to_string(),
                     ftype: ftype.to_string(),
+                    filterable: true,
+                    sortable: true,
                 })
             }
         }
@@ -243,9 +257,38 @@ impl<'a> Ctx<'a> {
             self.validate_cond(c, object)?;
         }
         for o in &q.order_by {
-            self.resolve(object, &o.path)?;
+            let r = self.resolve(object, &o.path)?;
+            if !r.sortable {
+                return Err(located(
+                    self.src,
+                    o.path.pos,
+                    "INVALID_FIELD",
+                    &format!("field '{}' can not be sorted in a query call", r.field),
+                ));
+            }
+        }
+        if let Some(n) = q.offset.filter(|n| *n > MAX_OFFSET) {
+            return Err(SfError::new(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                format!("Maximum SOQL offset allowed is {MAX_OFFSET}; {n} is too large"),
+            ));
         }
         Ok(())
+    }
+
+    /// Resolves a path used in WHERE, refusing one the describe marks not filterable.
+    fn resolve_filter(&self, object: &ObjectSchema, path: &FieldPath) -> Result<Resolved, SfError> {
+        let r = self.resolve(object, path)?;
+        if !r.filterable {
+            return Err(located(
+                self.src,
+                path.pos,
+                "INVALID_FIELD",
+                &format!("field '{}' can not be filtered in a query call", r.field),
+            ));
+        }
+        Ok(r)
     }
 
     fn validate_cond(&self, c: &Cond, object: &ObjectSchema) -> Result<(), SfError> {
@@ -258,11 +301,11 @@ impl<'a> Ctx<'a> {
             }
             Cond::Not(inner) => self.validate_cond(inner, object),
             Cond::Cmp { path, value, .. } => {
-                let r = self.resolve(object, path)?;
+                let r = self.resolve_filter(object, path)?;
                 self.check_literal(&r, path, value)
             }
             Cond::Like { path, .. } => {
-                let r = self.resolve(object, path)?;
+                let r = self.resolve_filter(object, path)?;
                 if !string_like(&r.ftype) || r.ftype == "id" || r.ftype == "reference" {
                     return Err(located(
                         self.src,
@@ -274,14 +317,14 @@ impl<'a> Ctx<'a> {
                 Ok(())
             }
             Cond::In { path, values, .. } => {
-                let r = self.resolve(object, path)?;
+                let r = self.resolve_filter(object, path)?;
                 for v in values {
                     self.check_literal(&r, path, v)?;
                 }
                 Ok(())
             }
             Cond::SemiJoin { path, query, .. } => {
-                let r = self.resolve(object, path)?;
+                let r = self.resolve_filter(object, path)?;
                 if !matches!(r.ftype.as_str(), "id" | "reference") {
                     return Err(located(
                         self.src,
@@ -324,6 +367,16 @@ impl<'a> Ctx<'a> {
     /// Salesforce refuses a literal of the wrong kind for the field's type.
     fn check_literal(&self, r: &Resolved, path: &FieldPath, lit: &Literal) -> Result<(), SfError> {
         let t = r.ftype.as_str();
+        if let (Literal::Str(v, _), "id" | "reference") = (lit, t) {
+            if !is_salesforce_id(v) {
+                return Err(located(
+                    self.src,
+                    path.pos,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    &format!("invalid ID field: {v}"),
+                ));
+            }
+        }
         let (ok, want) = match lit {
             Literal::Null => (true, ""),
             Literal::Str(..) => (string_like(t), ""),
@@ -333,6 +386,7 @@ impl<'a> Ctx<'a> {
                 "",
             ),
             Literal::Date(_) => (t == "date", "date"),
+            Literal::DateRange(_) => (matches!(t, "date" | "datetime"), "date"),
             Literal::DateTime(_) => (t == "datetime", "dateTime"),
         };
         if ok {
@@ -581,6 +635,8 @@ impl<'a> Ctx<'a> {
                         hops: Vec::new(),
                         field: "Id".into(),
                         ftype: "id".into(),
+                        filterable: true,
+                        sortable: true,
                     },
                 )
                 .as_str()
@@ -648,6 +704,27 @@ fn compare_op(v: &Value, ftype: &str, op: &str, lit: &Literal) -> bool {
     }
     if v.is_null() {
         return op == "!=";
+    }
+    if let (Value::String(s), Literal::DateRange(name)) = (v, lit) {
+        let day = s
+            .get(..10)
+            .and_then(|p| chrono::NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
+            .filter(|_| s.len() <= 10)
+            .or_else(|| parse_datetime(s).map(|t| t.with_timezone(&chrono::Utc).date_naive()));
+        let range = super::ast::date_range(name, chrono::Utc::now().date_naive());
+        let (Some(day), Some((start, end))) = (day, range) else {
+            return op == "!=";
+        };
+        let inside = start <= day && day < end;
+        return match op {
+            "=" => inside,
+            "!=" => !inside,
+            "<" => day < start,
+            "<=" => day < end,
+            ">" => day >= end,
+            ">=" => day >= start,
+            _ => false,
+        };
     }
     let ord: Option<Ordering> = match (v, lit) {
         (Value::String(s), Literal::Str(l, _)) => {

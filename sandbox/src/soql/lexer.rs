@@ -59,6 +59,31 @@ pub struct LexError {
     pub message: String,
 }
 
+/// Reads the four hex digits after `\u` (and a low surrogate's `\uXXXX` after a high one).
+fn unicode_escape(chars: &[char], i: &mut usize) -> Option<char> {
+    let hex = |at: usize| -> Option<u32> {
+        let s: String = chars.get(at..at + 4)?.iter().collect();
+        s.chars()
+            .all(|c| c.is_ascii_hexdigit())
+            .then(|| u32::from_str_radix(&s, 16).ok())
+            .flatten()
+    };
+    let hi = hex(*i)?;
+    *i += 4;
+    if (0xD800..0xDC00).contains(&hi) {
+        if chars.get(*i) != Some(&'\\') || chars.get(*i + 1) != Some(&'u') {
+            return None;
+        }
+        let lo = hex(*i + 2)?;
+        if !(0xDC00..0xE000).contains(&lo) {
+            return None;
+        }
+        *i += 6;
+        return char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+    }
+    char::from_u32(hi)
+}
+
 pub fn lex(src: &str) -> Result<Vec<(Tok, Pos)>, LexError> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
@@ -147,13 +172,27 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Pos)>, LexError> {
                                 '\'' => '\'',
                                 '"' => '"',
                                 '\\' => '\\',
-                                'n' => '\n',
-                                'r' => '\r',
-                                't' => '\t',
-                                'b' => '\u{8}',
-                                'f' => '\u{c}',
+                                'n' | 'N' => '\n',
+                                'r' | 'R' => '\r',
+                                't' | 'T' => '\t',
+                                'b' | 'B' => '\u{8}',
+                                'f' | 'F' => '\u{c}',
                                 '_' => '_',
                                 '%' => '%',
+                                // `\uXXXX`: a UTF-16 code unit; a surrogate pair makes one
+                                // character beyond the BMP.
+                                'u' => {
+                                    let before = i;
+                                    let decoded = unicode_escape(&chars, &mut i);
+                                    col += i - before;
+                                    let Some(c) = decoded else {
+                                        return Err(LexError {
+                                            pos: here,
+                                            message: "Invalid string literal '\\u'. Illegal character sequence '\\u' in string literal.".into(),
+                                        });
+                                    };
+                                    c
+                                }
                                 other => {
                                     return Err(LexError {
                                         pos: here,
@@ -221,6 +260,15 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Pos)>, LexError> {
                 let start = i;
                 while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
                     {
+                        let ch = chars[i];
+                        advance(&mut i, &mut row, &mut col, ch);
+                    }
+                }
+                // A date literal with a count: `LAST_N_DAYS:30`.
+                if chars.get(i) == Some(&':') && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+                {
+                    advance(&mut i, &mut row, &mut col, ':');
+                    while i < chars.len() && chars[i].is_ascii_digit() {
                         let ch = chars[i];
                         advance(&mut i, &mut row, &mut col, ch);
                     }

@@ -4,8 +4,12 @@
 //!
 //! Supported: field lists with parent paths (up to 5 levels, polymorphic parents typed `"Name"`),
 //! child subqueries by relationship name, `COUNT()`, WHERE with `= != < <= > >= LIKE IN NOT IN`,
-//! semi-joins, `AND`/`OR`/`NOT`/parentheses, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT, OFFSET.
-//! Not supported: aggregates other than `COUNT()`, GROUP BY, date literals like `TODAY`, TYPEOF.
+//! semi-joins, `AND`/`OR`/`NOT`/parentheses, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT, OFFSET
+//! (at most 2000), the date literals `TODAY`, `YESTERDAY`, `TOMORROW`, `LAST_N_DAYS:n` and
+//! `NEXT_N_DAYS:n` (UTC days), `\uXXXX` escapes. Refused as Salesforce refuses them: a filter or
+//! sort on a field the describe marks not filterable / sortable, an id field compared with text
+//! that is not an id.
+//! Not supported: aggregates other than `COUNT()`, GROUP BY, other date literals, TYPEOF.
 
 pub mod ast;
 mod eval;

@@ -302,6 +302,11 @@ impl Parser {
             Tok::Ident(s) if s.eq_ignore_ascii_case("true") => Literal::Bool(true),
             Tok::Ident(s) if s.eq_ignore_ascii_case("false") => Literal::Bool(false),
             Tok::Ident(s) if s.eq_ignore_ascii_case("null") => Literal::Null,
+            Tok::Ident(s)
+                if super::ast::date_range(&s, chrono::Utc::now().date_naive()).is_some() =>
+            {
+                Literal::DateRange(s.to_ascii_uppercase())
+            }
             _ => return Err(self.unexpected()),
         };
         self.bump();
