@@ -3,38 +3,15 @@
 
 use crate::common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use serde_json::json;
 use sf_inbox::canvas::signature::sign_hub;
 use sf_inbox::edge::MAX_WEBHOOK_BYTES;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread, so the thread-local subscriber sees the server's tasks.
 #[tokio::test(flavor = "current_thread")]
 async fn every_request_gets_an_id_and_one_log_line_without_bodies_or_queries() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = common::logs::capture();
 
     let app = spawn().await;
     // Generated when absent, echoed in the answer.
@@ -70,7 +47,7 @@ async fn every_request_gets_an_id_and_one_log_line_without_bodies_or_queries() {
         .unwrap();
     assert_ne!(other.headers()["x-request-id"], generated.as_str());
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("answered")).collect();
     assert_eq!(lines.len(), 3, "one line per request:\n{log}");
     let health = lines

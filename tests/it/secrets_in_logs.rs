@@ -4,37 +4,14 @@
 
 use crate::common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use serde_json::json;
 use sf_sandbox::{SANDBOX_CLIENT_SECRET, SANDBOX_ORG_ID, SANDBOX_REFRESH_TOKEN};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread, so the thread-local subscriber sees every task the app spawns.
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_or_token_is_ever_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = common::logs::capture();
 
     let app = spawn().await;
     app.org.switches().set_rotation(true);
@@ -62,7 +39,7 @@ async fn no_secret_or_token_is_ever_logged() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("Salesforce session refreshed") && log.contains("reconnected"),
         "the capture works and saw the refresh and the revocation:\n{log}"

@@ -2,6 +2,7 @@
 //! random loopback port, talking real HTTP.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod preview;
 
 use std::collections::HashMap;
