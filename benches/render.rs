@@ -22,7 +22,7 @@ use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_body;
 use sf_inbox::canvas::CanvasRequest;
 use sf_inbox::config::Config;
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 use sf_sandbox::FakeOrg;
 
 const SECRET: &str = "bench-secret";
@@ -69,7 +69,7 @@ async fn main() {
     );
     env.insert("INTERCOM_API_URL", intercom.url());
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let built = app::build(&config, TokenStore::memory()).unwrap();
+    let built = app::build(&config, Store::memory()).unwrap();
     let sidebar = built.sidebar.clone();
 
     // Round trips per cold and warm render, over the people in the fixtures.
@@ -274,7 +274,7 @@ async fn hit_rate_on_a_full_cache(org: &FakeOrg, env: &HashMap<&str, String>, pe
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     // The first app rotated the sandbox's refresh token: a new token family.
     org.switches().reset();
-    let small = app::build(&config, TokenStore::memory()).unwrap().sidebar;
+    let small = app::build(&config, Store::memory()).unwrap().sidebar;
     let req = |email: String| -> CanvasRequest {
         serde_json::from_value(
             json!({"workspace_id": "full", "contact": {"role": "user", "email": email}}),

@@ -7,6 +7,10 @@
 //! - notifications per second the worker takes off the queue, each one an
 //!   automatic Task (Intercom conversation + contact + admin, one Salesforce
 //!   composite, one create, the map committed), against the sandbox org
+//! - both on SQLite (a file) and, when `TEST_DATABASE_URL` names a server,
+//!   on PostgreSQL (a fresh database)
+//! - warm renders per second over loopback, one replica against two on one
+//!   PostgreSQL (requests spread round-robin)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,14 +19,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_hub;
-use sf_inbox::config::Config;
-use sf_inbox::store::TokenStore;
+use sf_inbox::config::{Config, Database, Secret};
+use sf_inbox::store::Store;
 use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 use sf_sandbox::FakeOrg;
 
 const SECRET: &str = "bench-secret";
-const SEQUENTIAL: usize = 400;
-const BURST: usize = 400;
+const SEQUENTIAL: usize = 200;
+const BURST: usize = 200;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -40,6 +44,131 @@ fn notification(id: usize, conversation: usize) -> Vec<u8> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    let dir = std::env::temp_dir().join(format!("sf-inbox-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    run("SQLite", Database::File(dir.join("tasks.db"))).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    match fresh_pg().await {
+        Some(db) => {
+            run("PostgreSQL", db.clone()).await;
+            warm_renders(db).await;
+        }
+        None => println!("PostgreSQL figures skipped: set TEST_DATABASE_URL"),
+    }
+}
+
+async fn fresh_pg() -> Option<Database> {
+    let base = std::env::var("TEST_DATABASE_URL").ok()?;
+    let (client, conn) = match tokio_postgres::connect(&base, tokio_postgres::NoTls).await {
+        Ok(c) => c,
+        Err(e) => {
+            println!("PostgreSQL at TEST_DATABASE_URL unreachable: {e}");
+            return None;
+        }
+    };
+    tokio::spawn(conn);
+    let name = format!("sfi_bench_{}", std::process::id());
+    client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+        ))
+        .await
+        .ok()?;
+    let mut url = url::Url::parse(&base).ok()?;
+    url.set_path(&format!("/{name}"));
+    Some(Database::Postgres(Secret::new(url.to_string())))
+}
+
+fn env_for(org: &FakeOrg, intercom: &FakeIntercom) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("SALESFORCE_LOGIN_URL", org.url()),
+        ("SALESFORCE_CLIENT_ID", sf_sandbox::SANDBOX_CLIENT_ID.into()),
+        (
+            "SALESFORCE_CLIENT_SECRET",
+            sf_sandbox::SANDBOX_CLIENT_SECRET.into(),
+        ),
+        (
+            "SALESFORCE_REFRESH_TOKEN",
+            sf_sandbox::SANDBOX_REFRESH_TOKEN.into(),
+        ),
+        ("INTERCOM_CLIENT_SECRET", SECRET.into()),
+        ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN.into()),
+        ("INTERCOM_API_URL", intercom.url()),
+        ("AUTO_TASKS", "on".into()),
+    ])
+}
+
+/// Warm initialize requests per second, spread over `n` replicas.
+async fn warm_renders(db: Database) {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures)
+        .await
+        .unwrap();
+    let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures)
+        .await
+        .unwrap();
+    let env = env_for(&org, &intercom);
+    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let built = app::start(&config, Store::open(&db, "default").unwrap())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        urls.push(format!(
+            "http://{}/canvas/initialize",
+            listener.local_addr().unwrap()
+        ));
+        tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
+    }
+    let body = serde_json::to_vec(&json!({
+        "workspace_id": "bench", "admin": {"id": "1", "email": "ruth@example.com"},
+        "contact": {"role": "user", "email": "hana@globex.example"},
+        "conversation": {"id": "4711"}
+    }))
+    .unwrap();
+    let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &body);
+    let http = reqwest::Client::new();
+    for n in [1usize, 2] {
+        let targets = &urls[..n];
+        // Warm every replica's cache first.
+        for u in targets {
+            http.post(u)
+                .header("x-body-signature", &sig)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+        }
+        let total = 2000;
+        let started = Instant::now();
+        let sem = Arc::new(tokio::sync::Semaphore::new(32));
+        let mut handles = Vec::new();
+        for i in 0..total {
+            let permit = sem.clone().acquire_owned().await.unwrap();
+            let req = http
+                .post(&targets[i % n])
+                .header("x-body-signature", &sig)
+                .body(body.clone())
+                .send();
+            handles.push(tokio::spawn(async move {
+                let r = req.await.unwrap();
+                drop(permit);
+                r.status()
+            }));
+        }
+        for h in handles {
+            assert_eq!(h.await.unwrap(), 200);
+        }
+        println!(
+            "warm renders over loopback, {n} replica(s) on one PostgreSQL: {:.0}/s ({total} requests, 32 concurrent)",
+            total as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+async fn run(backend: &str, db: Database) {
+    println!("-- {backend}");
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures)
         .await
@@ -58,28 +187,11 @@ async fn main() {
             "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [], "total_count": 0}
         }));
     }
-    let dir = std::env::temp_dir().join(format!("sf-inbox-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = format!("sqlite://{}", dir.join("tasks.db").display());
-    let env: HashMap<&str, String> = HashMap::from([
-        ("SALESFORCE_LOGIN_URL", org.url()),
-        ("SALESFORCE_CLIENT_ID", sf_sandbox::SANDBOX_CLIENT_ID.into()),
-        (
-            "SALESFORCE_CLIENT_SECRET",
-            sf_sandbox::SANDBOX_CLIENT_SECRET.into(),
-        ),
-        (
-            "SALESFORCE_REFRESH_TOKEN",
-            sf_sandbox::SANDBOX_REFRESH_TOKEN.into(),
-        ),
-        ("INTERCOM_CLIENT_SECRET", SECRET.into()),
-        ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN.into()),
-        ("INTERCOM_API_URL", intercom.url()),
-        ("AUTO_TASKS", "on".into()),
-        ("DATABASE_URL", db),
-    ]);
+    let env = env_for(&org, &intercom);
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let built = app::build(&config, TokenStore::memory()).unwrap();
+    let built = app::start(&config, Store::open(&db, "default").unwrap())
+        .await
+        .unwrap();
     let queue = built.task_queue.clone().unwrap().0;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
@@ -108,7 +220,7 @@ async fn main() {
     }
     times.sort();
     println!(
-        "webhook answer (signature checked, stored and synced): p50 {:?}, p99 {:?}, max {:?} over {SEQUENTIAL}",
+        "webhook answer (signature checked, stored and committed): p50 {:?}, p99 {:?}, max {:?} over {SEQUENTIAL}",
         percentile(&times, 0.5),
         percentile(&times, 0.99),
         times.last().unwrap()
@@ -149,12 +261,11 @@ async fn main() {
         "queue: {} done, {} failed, {} pending",
         counts.done, counts.failed, counts.pending
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn wait_drained(queue: &sf_inbox::tasks::store::TaskStore) {
+async fn wait_drained(queue: &Store) {
     let deadline = Instant::now() + Duration::from_secs(300);
-    while queue.counts().await.unwrap().pending > 0 {
+    while queue.counts().await.unwrap().waiting() > 0 {
         assert!(Instant::now() < deadline, "queue did not drain");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sf_inbox::app;
 use sf_inbox::canvas::CanvasRequest;
 use sf_inbox::config::Config;
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 use sf_sandbox::FakeOrg;
 
 fn request(v: Value) -> CanvasRequest {
@@ -58,7 +58,7 @@ async fn main() {
         ("CACHE_TTL_SECS", "3600".into()),
     ]);
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let built = app::build(&config, TokenStore::memory()).unwrap();
+    let built = app::build(&config, Store::memory()).unwrap();
     let sidebar = built.sidebar.clone();
 
     let mut lead_trips = Vec::new();

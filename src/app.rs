@@ -13,8 +13,7 @@ use crate::salesforce::auth::{Credentials, TokenManager};
 use crate::salesforce::cache::QueryCache;
 use crate::salesforce::SalesforceClient;
 use crate::sidebar::Sidebar;
-use crate::store::{StoreError, TokenStore};
-use crate::tasks::store::TaskStore;
+use crate::store::{Store, StoreError};
 use crate::tasks::webhook::Webhooks;
 use crate::tasks::worker::{Fault, Worker};
 use crate::tasks::Tasks;
@@ -26,17 +25,28 @@ pub struct App {
     pub tasks: Arc<Tasks>,
     /// With `AUTO_TASKS` on: the durable queue, the worker's wake-up and
     /// the worker itself (already running).
-    pub task_queue: Option<(TaskStore, Arc<tokio::sync::Notify>)>,
+    pub task_queue: Option<(Store, Arc<tokio::sync::Notify>)>,
+    /// The store: the Salesforce connection, the queue, the maps, the ledger.
+    pub store: Store,
     pub worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Why the app could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error(transparent)]
-    TokenStore(#[from] StoreError),
-    #[error("task database (DATABASE_URL): {0}")]
-    TaskStore(#[from] crate::tasks::store::StoreError),
+    #[error("store (DATABASE_URL): {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What tests and the bench may change about a build.
+#[derive(Default, Clone)]
+pub struct Extras {
+    /// A fault point in the task worker (crash tests).
+    pub fault: Option<Fault>,
+    /// How long the worker's claim on a job lasts (a dead worker's test).
+    pub job_lease: Option<std::time::Duration>,
+    /// How long a form's in-flight create holds its idempotency key.
+    pub ledger_lease: Option<std::time::Duration>,
 }
 
 impl App {
@@ -55,16 +65,40 @@ pub fn install_crypto() {
 
 /// Builds the app for `config`, whose Salesforce settings must name an org
 /// (`main` swaps the sandbox in before calling this).
-pub fn build(config: &Config, store: TokenStore) -> Result<App, BuildError> {
-    build_with_fault(config, store, None)
+///
+/// `store` holds the Salesforce connection and everything durable
+/// ([`Store::from_config`] for `DATABASE_URL`, [`Store::memory`] for the
+/// sandbox and tests); it connects and migrates on first use, or at once
+/// through [`start`].
+pub fn build(config: &Config, store: Store) -> Result<App, BuildError> {
+    build_with(config, store, Extras::default())
+}
+
+/// [`build`], then the store connected, migrated and today's `DATA_DIR`
+/// imported before anything is served: a database fault stops start-up.
+pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
+    store.ready().await?;
+    build(config, store)
 }
 
 /// [`build`], with a fault point in the task worker (crash tests).
 pub fn build_with_fault(
     config: &Config,
-    store: TokenStore,
+    store: Store,
     fault: Option<Fault>,
 ) -> Result<App, BuildError> {
+    build_with(
+        config,
+        store,
+        Extras {
+            fault,
+            ..Extras::default()
+        },
+    )
+}
+
+/// [`build`] with test and bench extras.
+pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, BuildError> {
     install_crypto();
     let SalesforceMode::Org(org) = &config.salesforce else {
         panic!("app::build needs an org; start the sandbox first");
@@ -87,8 +121,9 @@ pub fn build_with_fault(
             client_secret: org.client_secret.clone(),
             refresh_token: org.refresh_token.clone(),
         },
-        store,
-    )?;
+        store.clone(),
+    );
+    let connected = auth.connected();
     let intercom = Arc::new(IntercomClient::new(
         http.clone(),
         config.intercom_access_token.clone(),
@@ -102,7 +137,11 @@ pub fn build_with_fault(
     )
     .with_max_connections(config.salesforce_max_connections);
     let cache = QueryCache::new(config.cache_ttl, config.cache_max_bytes);
-    let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone());
+    let ledger_lease = extras
+        .ledger_lease
+        .unwrap_or(config.salesforce_timeout * 2 + std::time::Duration::from_secs(10));
+    let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone())
+        .with_ledger(Arc::new(store.ledger(ledger_lease)));
     let tasks = Arc::new(Tasks::new(
         client.clone(),
         intercom.clone(),
@@ -112,20 +151,40 @@ pub fn build_with_fault(
         Sidebar::new(client, cache, config.workspace_id.clone())
             .with_forms(forms)
             .with_tasks(tasks.clone())
-            .with_intercom(intercom.clone()),
+            .with_intercom(intercom.clone())
+            .with_store(store.clone()),
     );
+    // Writes on any replica drop the person from this one's cache.
+    let mut invalidations = store.subscribe();
+    let weak = Arc::downgrade(&sidebar);
+    tokio::spawn(async move {
+        loop {
+            match invalidations.recv().await {
+                Ok(inv) => match weak.upgrade() {
+                    Some(sidebar) => {
+                        sidebar
+                            .profiles()
+                            .forget_local(&inv.workspace, &inv.org, &inv.emails)
+                    }
+                    None => return,
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
     let (task_queue, worker) = if config.auto_tasks {
-        let db = config
-            .database
-            .clone()
-            .unwrap_or_else(|| TaskStore::default_path(&config.data_dir));
-        let task_store = TaskStore::open(&db)?;
         let wake = Arc::new(tokio::sync::Notify::new());
-        let mut w = Worker::new(tasks.clone(), task_store.clone(), wake.clone());
-        if let Some(f) = fault {
+        let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
+            .with_connected(connected)
+            .with_retention(config.queue_retention);
+        if let Some(f) = extras.fault {
             w = w.with_fault(f);
         }
-        (Some((task_store, wake)), Some(w.spawn()))
+        if let Some(l) = extras.job_lease {
+            w = w.with_lease(l);
+        }
+        (Some((store.clone(), wake)), Some(w.spawn()))
     } else {
         (None, None)
     };
@@ -142,6 +201,7 @@ pub fn build_with_fault(
         intercom,
         tasks,
         task_queue,
+        store,
         worker,
     })
 }

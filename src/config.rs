@@ -287,19 +287,39 @@ pub enum Database {
     Memory,
     /// `sqlite:///path/x.db` or `sqlite://x.db` (relative).
     File(PathBuf),
+    /// `postgres://user:password@host:port/db` (or `postgresql://`):
+    /// several replicas on one database. Never printed whole.
+    Postgres(Secret),
 }
 
 impl Database {
-    /// Parses a `DATABASE_URL`; only SQLite is supported. The reason never
+    /// Parses a `DATABASE_URL`: SQLite or PostgreSQL. The reason never
     /// repeats the URL (it may carry a password).
     pub fn parse(url: &str) -> Result<Database, String> {
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             return Ok(Database::Memory);
         }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let parsed = url::Url::parse(url).map_err(|e| {
+                format!(
+                    "expected postgres://user:password@host:port/database, got {} ({e})",
+                    crate::store::redact_url(url)
+                )
+            })?;
+            if parsed.host_str().is_none_or(str::is_empty)
+                && !parsed.query_pairs().any(|(k, _)| k == "host")
+            {
+                return Err("the PostgreSQL URL names no host".to_string());
+            }
+            return Ok(Database::Postgres(Secret::new(url)));
+        }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| "expected sqlite:///path/to/file.db or sqlite::memory:".to_string())?;
+            .ok_or_else(|| {
+                "expected sqlite:///path/to/file.db, sqlite::memory: or postgres://user:password@host/database"
+                    .to_string()
+            })?;
         // Query parameters (`?mode=rwc`) are accepted and ignored.
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() {
@@ -399,6 +419,11 @@ struct Env {
     auto_tasks: OnOff,
     #[serde(default, with = "As::<Option<DisplayFromStr>>")]
     database_url: Option<Database>,
+    #[serde(
+        default = "defaults::queue_retention_days",
+        with = "As::<DisplayFromStr>"
+    )]
+    queue_retention_days: u64,
 }
 
 /// Each default, once.
@@ -430,6 +455,9 @@ mod defaults {
     }
     pub fn http_max_connections() -> Positive {
         Positive(crate::server::ServerLimits::default().max_connections as u64)
+    }
+    pub fn queue_retention_days() -> u64 {
+        7
     }
     pub fn salesforce_timeout_ms() -> Millis {
         Millis(4_000)
@@ -586,6 +614,9 @@ pub struct Config {
     /// `DATABASE_URL`: the durable webhook queue and conversation → task
     /// map. `None`: a file under `DATA_DIR` (memory in sandbox mode).
     pub database: Option<Database>,
+    /// `QUEUE_RETENTION_DAYS`: finished webhook jobs (and their payloads)
+    /// are deleted after this long (default 7 days).
+    pub queue_retention: Duration,
 }
 
 /// Settings of the Create Lead and New Case forms.
@@ -715,6 +746,7 @@ impl Config {
             },
             auto_tasks: env.auto_tasks.0,
             database: env.database_url,
+            queue_retention: Duration::from_secs(env.queue_retention_days * 24 * 3600),
         })
     }
 
@@ -832,8 +864,10 @@ mod tests {
             ("SALESFORCE_CASE_FIELDS", "Priority, Bad Field"),
             ("SALESFORCE_LEAD_PLACEHOLDER", &"x".repeat(41)),
             ("AUTO_TASKS", "sometimes"),
-            ("DATABASE_URL", "postgres://db/x"),
+            ("DATABASE_URL", "mysql://user:hunter2@db/x"),
+            ("DATABASE_URL", "postgres://user:hunter2@db:port/x"),
             ("DATABASE_URL", "sqlite://"),
+            ("QUEUE_RETENTION_DAYS", "a week"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert!(err.to_string().starts_with(k), "{k}: {err}");
@@ -903,7 +937,7 @@ mod tests {
     fn validate_knows_every_setting_and_only_those() {
         let names = setting_names();
         assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
-        assert_eq!(names.len(), 30);
+        assert_eq!(names.len(), 31);
         for n in names {
             assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
         }
@@ -995,7 +1029,17 @@ mod tests {
 
     #[test]
     fn an_error_never_repeats_a_secret() {
-        let err = cfg(&[("DATABASE_URL", "postgres://app:pa55word@db/x")]).unwrap_err();
+        let err = cfg(&[("DATABASE_URL", "mysql://app:pa55word@db/x")]).unwrap_err();
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "postgres://u:p@db/x")])
+                .unwrap()
+                .database,
+            Some(Database::Postgres(Secret::new("postgres://u:p@db/x")))
+        );
+        assert_eq!(
+            cfg(&[]).unwrap().queue_retention,
+            Duration::from_secs(7 * 24 * 3600)
+        );
         assert!(err.to_string().starts_with("DATABASE_URL"), "{err}");
         assert!(!err.to_string().contains("pa55word"), "{err}");
     }

@@ -9,7 +9,7 @@ use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_body;
 use sf_inbox::config::{Config, SalesforceMode};
 use sf_inbox::preview;
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,6 +35,12 @@ async fn main() -> ExitCode {
             config.bind_addr
         );
     }
+
+    // `sf-inbox retry-failed`: the operator's retry of parked notifications.
+    if std::env::args().nth(1).as_deref() == Some("retry-failed") {
+        return retry_failed(&config).await;
+    }
+
     // The sandbox (org and Intercom API) lives as long as the server.
     let sandbox = if config.is_sandbox() {
         match sandbox::start(&mut config).await {
@@ -47,15 +53,18 @@ async fn main() -> ExitCode {
     } else {
         None
     };
-    let store = if sandbox.is_some() {
-        // The sandbox is reseeded on every start: a stored token would be
-        // stale, and so would a task map pointing at its records.
-        TokenStore::memory()
-    } else {
-        TokenStore::file(&config.data_dir)
+    // The sandbox is reseeded on every start: a stored token would be stale,
+    // and so would a task map pointing at its records (so: memory, unless
+    // DATABASE_URL says otherwise).
+    let store = match Store::from_config(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("start-up failed: {e}");
+            return ExitCode::FAILURE;
+        }
     };
 
-    let app = match app::build(&config, store) {
+    let app = match app::start(&config, store).await {
         Ok(a) => a,
         Err(e) => {
             eprintln!("start-up failed: {e}");
@@ -99,6 +108,27 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Queues every parked notification again, now.
+async fn retry_failed(config: &Config) -> ExitCode {
+    let store = match Store::from_config(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match store.retry_failed(None).await {
+        Ok(n) => {
+            println!("{n} parked notification(s) queued again; a running worker picks them up");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -46,6 +46,8 @@ pub struct ProfileService {
     /// (workspace, Intercom contact id) → company names, so a warm render
     /// makes no Intercom call either.
     company_names: moka::future::Cache<(String, String), Arc<Vec<String>>>,
+    /// Tells the other replicas about writes (their caches drop the person).
+    store: Option<crate::store::Store>,
 }
 
 impl ProfileService {
@@ -59,7 +61,14 @@ impl ProfileService {
                 .max_capacity(10_000)
                 .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
+            store: None,
         }
+    }
+
+    /// Publishes invalidations through the store (NOTIFY on PostgreSQL).
+    pub fn with_store(mut self, store: crate::store::Store) -> ProfileService {
+        self.store = Some(store);
+        self
     }
 
     /// Lets the service resolve company ids through the Intercom REST API.
@@ -179,9 +188,26 @@ impl ProfileService {
     /// (after this server wrote a record for them), so the next render
     /// shows it at once.
     pub fn forget_emails(&self, workspace: &str, org: &str, emails: &[&str]) {
-        let workspace = workspace.to_string();
-        let org = org.to_string();
         let emails: Vec<String> = emails.iter().map(|e| e.to_string()).collect();
+        self.forget_local(workspace, org, &emails);
+        if let Some(store) = self.store.clone() {
+            // Every replica's cache (PostgreSQL: NOTIFY; SQLite: this process).
+            let inv = crate::store::Invalidation {
+                workspace: workspace.to_string(),
+                org: org.to_string(),
+                emails,
+            };
+            tokio::spawn(async move {
+                if let Err(e) = store.invalidate(inv).await {
+                    tracing::warn!(error = %e, "could not tell the other replicas about a write");
+                }
+            });
+        }
+    }
+
+    /// Drops this process's cached lookups of these emails.
+    pub fn forget_local(&self, workspace: &str, org: &str, emails: &[String]) {
+        let (workspace, org, emails) = (workspace.to_string(), org.to_string(), emails.to_vec());
         self.cache.invalidate_where(move |k| {
             k.workspace == workspace
                 && k.org == org

@@ -46,6 +46,12 @@ impl Sidebar {
         self
     }
 
+    /// Shares cache invalidations through the store (every replica).
+    pub fn with_store(mut self, store: crate::store::Store) -> Sidebar {
+        self.profiles = self.profiles.with_store(store);
+        self
+    }
+
     pub fn with_forms(mut self, forms: crate::forms::Forms) -> Sidebar {
         self.forms = Some(Arc::new(forms));
         self

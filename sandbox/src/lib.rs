@@ -82,6 +82,13 @@ pub struct SwitchState {
     /// Delay after a record create is saved, before it is answered (a slow
     /// trigger): the record exists while the client may have timed out.
     pub create_latency_ms: u64,
+    /// Delay after a token is issued (and, with rotation, the old refresh
+    /// token retired) before it is answered: a late token answer.
+    pub token_latency_ms: u64,
+    /// After a record create is saved, the connection is dropped without
+    /// an answer (a reset connection: the record exists, the client can't
+    /// know).
+    pub reset_after_create: bool,
     pub fail_status: Option<u16>,
     pub malformed: bool,
     pub api_limit: bool,
@@ -98,6 +105,8 @@ impl Default for SwitchState {
         SwitchState {
             latency_ms: 0,
             create_latency_ms: 0,
+            token_latency_ms: 0,
+            reset_after_create: false,
             fail_status: None,
             malformed: false,
             api_limit: false,
@@ -140,6 +149,16 @@ impl Switches {
     /// Delay after a create is saved, before it is answered.
     pub fn set_create_latency(&self, d: Duration) {
         self.update(|s| s.create_latency_ms = d.as_millis() as u64);
+    }
+
+    /// Delay between issuing a token and answering it.
+    pub fn set_token_latency(&self, d: Duration) {
+        self.update(|s| s.token_latency_ms = d.as_millis() as u64);
+    }
+
+    /// Drop the connection after each create is saved.
+    pub fn set_reset_after_create(&self, on: bool) {
+        self.update(|s| s.reset_after_create = on);
     }
 
     /// `Some(500|502|503|...)`: every `/services/data` call fails with that status; `None` clears.

@@ -142,6 +142,8 @@ struct Trace {
     subrequests: usize,
     auto_assign: Option<String>,
     subcalls: Vec<crate::LoggedCall>,
+    /// A composite saved a record create (and did not roll it back).
+    composite_created: bool,
 }
 
 pub(super) fn router(inner: Arc<Inner>) -> Router {
@@ -224,6 +226,10 @@ async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
                     access_token,
                     refresh_token,
                 } => {
+                    let late = inner.switches.state().token_latency_ms;
+                    if late > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(late)).await;
+                    }
                     let mut body = Json::obj().with("access_token", access_token);
                     if let Some(r) = refresh_token {
                         body.insert("refresh_token", Json::from(r));
@@ -437,6 +443,15 @@ async fn services(
             .any(|c| c.method == "POST" && c.path.contains("/sobjects/"));
     if create_latency > 0 && creates {
         tokio::time::sleep(std::time::Duration::from_millis(create_latency)).await;
+    }
+    let saved_create =
+        (method == Method::POST && path.contains("/sobjects/") && reply.status == 201)
+            || (reply.status == 200 && trace.composite_created);
+    if inner.switches.state().reset_after_create && saved_create {
+        log(&inner, &method, &path, trace, reply.status);
+        // The record is saved; the connection goes down unanswered (hyper
+        // drops a connection whose handler unwinds; no panic message).
+        std::panic::resume_unwind(Box::new("sandbox: reset after create"));
     }
     trace.auto_assign = headers
         .get("sforce-auto-assign")
@@ -1361,6 +1376,17 @@ impl Inner {
                 }
             }
         }
+        trace.composite_created = requests.iter().zip(&entries).any(|(req, entry)| {
+            entry.1 == 201
+                && req
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .is_some_and(|m| m.eq_ignore_ascii_case("POST"))
+                && req
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u.contains("/sobjects/"))
+        });
         let faults = self.switches.state();
         if faults.composite_empty {
             entries.clear();
@@ -1575,6 +1601,10 @@ async fn control_switches(State(inner): State<Arc<Inner>>, body: Bytes) -> Respo
     };
     for (k, v) in &map {
         match (k.as_str(), v) {
+            ("token_latency_ms", Value::Number(n)) if n.as_u64().is_some() => {
+                sw.set_token_latency(std::time::Duration::from_millis(n.as_u64().unwrap_or(0)))
+            }
+            ("reset_after_create", Value::Bool(b)) => sw.set_reset_after_create(*b),
             ("create_latency_ms", Value::Number(n)) if n.as_u64().is_some() => {
                 sw.set_create_latency(std::time::Duration::from_millis(n.as_u64().unwrap_or(0)))
             }

@@ -1,5 +1,7 @@
 //! Salesforce access tokens: the OAuth 2.0 refresh-token grant, one refresh
-//! at a time, rotation written to the token store before use.
+//! per org at a time across replicas (the store's connection row is locked
+//! for the whole refresh), rotation committed to the store before use, and
+//! the other replicas taking the new access token from the store.
 //!
 //! Salesforce access tokens carry no expiry; an expired one shows up as a 401
 //! on some call. The client then asks for a refresh *after* the session it
@@ -9,6 +11,7 @@
 //! revokes the connection, so this serialisation is not optional.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use oauth2::basic::{
     BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
@@ -23,7 +26,7 @@ use url::Url;
 
 use super::error::SalesforceError;
 use crate::config::Secret;
-use crate::store::TokenStore;
+use crate::store::{fingerprint, starting_token, ConnectionRow, Store};
 
 /// Salesforce's token answer. Not oauth2's `StandardTokenResponse`: older
 /// orgs (and recorded real answers) omit `token_type`, which RFC 6749 makes
@@ -87,10 +90,15 @@ pub struct Session {
     /// The 18-character org id (from the token answer's identity URL).
     pub org_id: String,
     pub user_id: Option<String>,
-    /// Bumped on every refresh; a caller that saw generation N fail asks for
-    /// a session newer than N.
+    /// The stored connection's generation, bumped on every refresh by any
+    /// replica; a caller that saw generation N fail asks for a newer one.
     pub generation: u64,
 }
+
+/// How long the token request itself may take: longer than a render's
+/// deadline or the client's per-request timeout, because a refresh that
+/// Salesforce answered (and, with rotation, rotated) must not be lost.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct TokenManager {
@@ -101,15 +109,19 @@ struct Inner {
     /// `Err(reason)` when the connected app is not configured.
     oauth: Result<OAuthClient, String>,
     http: reqwest::Client,
-    store: TokenStore,
+    store: Store,
     configured: Option<Secret>,
     current: RwLock<Option<Arc<Session>>>,
+    /// One refresh at a time in this process; the store's connection lock
+    /// makes it one across replicas.
     refresh: tokio::sync::Mutex<RefreshState>,
+    token_timeout: Duration,
+    /// The generation of the last session that worked (a refresh, or an
+    /// access token taken from the store).
+    connected: tokio::sync::watch::Sender<u64>,
 }
 
 struct RefreshState {
-    refresh_token: Option<Secret>,
-    generation: u64,
     /// Set on `invalid_grant`: the connection is dead until reconfigured,
     /// and hammering the token endpoint would not revive it.
     revoked: Option<String>,
@@ -123,11 +135,9 @@ pub struct Credentials {
 }
 
 impl TokenManager {
-    pub fn new(
-        http: reqwest::Client,
-        creds: Credentials,
-        store: TokenStore,
-    ) -> Result<TokenManager, crate::store::StoreError> {
+    /// The connection lives in `store`: the refresh token there wins over
+    /// the configured one unless the configured one changed since.
+    pub fn new(http: reqwest::Client, creds: Credentials, store: Store) -> TokenManager {
         let oauth = match (&creds.client_id, &creds.client_secret) {
             (Some(id), Some(secret)) => {
                 let token_url = creds
@@ -142,21 +152,34 @@ impl TokenManager {
             }
             _ => Err("SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET are not set".to_string()),
         };
-        let refresh_token = store.initial(creds.refresh_token.as_ref())?;
-        Ok(TokenManager {
+        TokenManager {
             inner: Arc::new(Inner {
                 oauth,
                 http,
                 store,
                 configured: creds.refresh_token,
                 current: RwLock::new(None),
-                refresh: tokio::sync::Mutex::new(RefreshState {
-                    refresh_token,
-                    generation: 0,
-                    revoked: None,
-                }),
+                refresh: tokio::sync::Mutex::new(RefreshState { revoked: None }),
+                token_timeout: TOKEN_TIMEOUT,
+                connected: tokio::sync::watch::channel(0).0,
             }),
-        })
+        }
+    }
+
+    /// A shorter (tests) or longer limit for the token request.
+    pub fn with_token_timeout(self, d: Duration) -> TokenManager {
+        let mut inner = Arc::try_unwrap(self.inner)
+            .unwrap_or_else(|_| panic!("with_token_timeout before the manager is shared"));
+        inner.token_timeout = d;
+        TokenManager {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Changes whenever a session starts working (after a refresh, here or
+    /// on another replica); the task worker retries parked jobs then.
+    pub fn connected(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.connected.subscribe()
     }
 
     /// The current session, refreshing first if there is none.
@@ -183,6 +206,12 @@ impl TokenManager {
     }
 }
 
+/// What the refresh under the connection lock came to.
+enum Outcome {
+    Session(Arc<Session>),
+    Failed(SalesforceError),
+}
+
 impl Inner {
     async fn refresh_locked(&self, stale: Option<u64>) -> Result<Arc<Session>, SalesforceError> {
         let mut state = self.refresh.lock().await;
@@ -199,14 +228,66 @@ impl Inner {
             .oauth
             .as_ref()
             .map_err(|r| SalesforceError::NotConfigured(r.clone()))?;
-        let refresh_token = state.refresh_token.clone().ok_or_else(|| {
-            SalesforceError::NotConfigured("SALESFORCE_REFRESH_TOKEN is not set".to_string())
-        })?;
+
+        let outcome = self
+            .store
+            .with_connection_lock(|row| self.refresh_row(oauth, row, stale))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the token store is unavailable");
+                SalesforceError::Unavailable(format!("token store: {e}"))
+            })?;
+        match outcome {
+            Outcome::Session(session) => {
+                *self.current.write().unwrap() = Some(session.clone());
+                self.connected.send_replace(session.generation);
+                Ok(session)
+            }
+            Outcome::Failed(e) => {
+                if let SalesforceError::Reconnect(reason) = &e {
+                    *self.current.write().unwrap() = None;
+                    state.revoked = Some(reason.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Under the connection row's lock: take a newer access token from the
+    /// store, or refresh and return the row to commit (the rotated refresh
+    /// token with it) before anyone uses the new access token.
+    async fn refresh_row(
+        &self,
+        oauth: &OAuthClient,
+        row: ConnectionRow,
+        stale: Option<u64>,
+    ) -> (Option<ConnectionRow>, Outcome) {
+        let (refresh_token, reseed) = starting_token(&row, self.configured.as_ref());
+        if !reseed && row.revoked.is_none() {
+            if let Some(session) =
+                stored_session(&row).filter(|s| stale.is_none_or(|g| s.generation > g))
+            {
+                tracing::debug!(
+                    generation = session.generation,
+                    "took the access token from the store"
+                );
+                return (None, Outcome::Session(Arc::new(session)));
+            }
+        }
+        let Some(refresh_token) = refresh_token else {
+            return (
+                None,
+                Outcome::Failed(SalesforceError::NotConfigured(
+                    "SALESFORCE_REFRESH_TOKEN is not set".to_string(),
+                )),
+            );
+        };
 
         let http = self.http.clone();
+        let limit = self.token_timeout;
         let send = move |req: oauth2::HttpRequest| {
             let http = http.clone();
-            async move { send_oauth(&http, req).await }
+            async move { send_oauth(&http, req, limit).await }
         };
         let answer = oauth
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
@@ -217,7 +298,7 @@ impl Inner {
             Ok(t) => t,
             Err(RequestTokenError::ServerResponse(e)) => {
                 let description = e.error_description().cloned().unwrap_or_default();
-                return Err(match e.error() {
+                let err = match e.error() {
                     BasicErrorResponseType::InvalidGrant
                         if description.contains("already being processed") =>
                     {
@@ -225,9 +306,15 @@ impl Inner {
                     }
                     BasicErrorResponseType::InvalidGrant => {
                         tracing::error!(%description, "Salesforce refused the refresh token; the org must be reconnected");
-                        *self.current.write().unwrap() = None;
-                        state.revoked = Some(description.clone());
-                        SalesforceError::Reconnect(description)
+                        let refused = ConnectionRow {
+                            access_token: None,
+                            revoked: Some(description.clone()),
+                            ..row
+                        };
+                        return (
+                            Some(refused),
+                            Outcome::Failed(SalesforceError::Reconnect(description)),
+                        );
                     }
                     BasicErrorResponseType::InvalidClient
                     | BasicErrorResponseType::UnauthorizedClient => {
@@ -238,43 +325,81 @@ impl Inner {
                     other => SalesforceError::Unavailable(format!(
                         "token endpoint: {other:?} {description}"
                     )),
-                });
+                };
+                return (None, Outcome::Failed(err));
             }
             Err(RequestTokenError::Request(e)) => {
-                return Err(SalesforceError::Unavailable(format!("token endpoint: {e}")))
+                return (
+                    None,
+                    Outcome::Failed(SalesforceError::Unavailable(format!("token endpoint: {e}"))),
+                )
             }
             Err(RequestTokenError::Parse(e, _)) => {
-                return Err(SalesforceError::Malformed(format!("token answer: {e}")))
+                return (
+                    None,
+                    Outcome::Failed(SalesforceError::Malformed(format!("token answer: {e}"))),
+                )
             }
             Err(RequestTokenError::Other(e)) => {
-                return Err(SalesforceError::Unavailable(format!("token endpoint: {e}")))
+                return (
+                    None,
+                    Outcome::Failed(SalesforceError::Unavailable(format!("token endpoint: {e}"))),
+                )
             }
         };
 
-        if let Some(rotated) = token.refresh_token() {
-            let rotated = Secret::new(rotated.secret().clone());
-            // Durable first: after this answer the old token is dead.
-            if let Err(e) = self.store.save(&rotated, self.configured.as_ref()) {
-                tracing::error!(error = %e, "could not store the rotated refresh token; keeping it in memory only");
+        let instance_url = match Url::parse(&token.instance_url) {
+            Ok(u) => u,
+            Err(e) => {
+                return (
+                    None,
+                    Outcome::Failed(SalesforceError::Malformed(format!("instance_url: {e}"))),
+                )
             }
-            state.refresh_token = Some(rotated);
-        }
-
-        let instance_url = Url::parse(&token.instance_url)
-            .map_err(|e| SalesforceError::Malformed(format!("instance_url: {e}")))?;
+        };
         let (org_id, user_id) = identity(token.id.as_deref(), token.access_token().secret());
-        state.generation += 1;
+        let generation = row.generation.max(0) + 1;
+        let next = ConnectionRow {
+            // Durable first: with rotation, the old token is dead now.
+            refresh_token: Some(
+                token
+                    .refresh_token()
+                    .map(|r| Secret::new(r.secret().clone()))
+                    .unwrap_or(refresh_token),
+            ),
+            seeded_from: if reseed {
+                fingerprint(self.configured.as_ref())
+            } else {
+                row.seeded_from.clone()
+            },
+            access_token: Some(Secret::new(token.access_token().secret().clone())),
+            instance_url: Some(instance_url.to_string()),
+            org_id: Some(org_id.clone()),
+            user_id: user_id.clone(),
+            generation,
+            revoked: None,
+        };
         let session = Arc::new(Session {
             access_token: Secret::new(token.access_token().secret().clone()),
             instance_url,
             org_id,
             user_id,
-            generation: state.generation,
+            generation: generation as u64,
         });
-        *self.current.write().unwrap() = Some(session.clone());
-        tracing::info!(generation = state.generation, org = %session.org_id, "Salesforce session refreshed");
-        Ok(session)
+        tracing::info!(generation, org = %session.org_id, "Salesforce session refreshed");
+        (Some(next), Outcome::Session(session))
     }
+}
+
+/// The access token another replica (or an earlier run) stored.
+fn stored_session(row: &ConnectionRow) -> Option<Session> {
+    Some(Session {
+        access_token: row.access_token.clone()?,
+        instance_url: Url::parse(row.instance_url.as_deref()?).ok()?,
+        org_id: row.org_id.clone()?,
+        user_id: row.user_id.clone(),
+        generation: row.generation.max(0) as u64,
+    })
 }
 
 /// Org and user ids from the identity URL `.../id/<org>/<user>`; failing
@@ -295,12 +420,15 @@ fn identity(id_url: Option<&str>, access_token: &str) -> (String, Option<String>
 async fn send_oauth(
     http: &reqwest::Client,
     req: oauth2::HttpRequest,
+    limit: Duration,
 ) -> Result<oauth2::HttpResponse, reqwest::Error> {
     let (parts, body) = req.into_parts();
     let resp = http
         .request(parts.method, parts.uri.to_string())
         .headers(parts.headers)
         .body(body)
+        // Its own limit, not the client's per-request timeout.
+        .timeout(limit)
         .send()
         .await?;
     let status = resp.status();

@@ -1,6 +1,6 @@
 //! Salesforce Tasks from Intercom conversations: the teammate's "New
 //! Salesforce task" ([`manual`]) and the automatic Task of every conversation
-//! a known person starts ([`webhook`] → [`store`] → [`worker`]).
+//! a known person starts ([`webhook`] → [`crate::store`] → [`worker`]).
 //!
 //! Both go through [`Tasks`]: who the conversation's original participant is
 //! and who it is assigned to (Intercom REST), which Leads and Contacts have
@@ -13,7 +13,6 @@
 
 pub mod manual;
 pub mod rules;
-pub mod store;
 pub mod webhook;
 pub mod worker;
 
@@ -39,7 +38,7 @@ pub enum TaskError {
     #[error("that message is no longer part of the conversation")]
     UnknownPart,
     #[error("task store: {0}")]
-    Store(#[from] store::StoreError),
+    Store(#[from] crate::store::StoreError),
     /// A fault point fired (tests simulate a crash with it).
     #[error("worker stopped at fault point {0:?}")]
     Crashed(worker::FaultPoint),

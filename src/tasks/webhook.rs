@@ -18,21 +18,21 @@ use axum::Json;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use super::store::TaskStore;
 use super::worker::{TOPIC_CLOSED, TOPIC_CREATED};
 use crate::edge::{SigningSecret, Webhook};
+use crate::store::Store;
 
 /// What the webhook route needs besides the signing secret.
 pub struct Webhooks {
     /// `None` when `AUTO_TASKS` is off: notifications are acknowledged and dropped.
-    queue: Option<(TaskStore, Arc<Notify>)>,
+    queue: Option<(Store, Arc<Notify>)>,
     /// `INTERCOM_WORKSPACE_ID`: a notification from another `app_id` is
     /// acknowledged and dropped.
     workspace_id: Option<String>,
 }
 
 impl Webhooks {
-    pub fn new(queue: Option<(TaskStore, Arc<Notify>)>) -> Webhooks {
+    pub fn new(queue: Option<(Store, Arc<Notify>)>) -> Webhooks {
         Webhooks {
             queue,
             workspace_id: None,

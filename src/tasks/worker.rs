@@ -9,32 +9,47 @@
 //!   still open gets the transcript so far and is completed. A Task already
 //!   completed by an earlier close is left as it is.
 //!
-//! A failure is retried with exponential back-off; one that cannot get
-//! better (a refused field, a revoked connection) or keeps failing is parked
-//! as `failed` with its reason. Every step is safe to repeat: the map is
-//! consulted first, then Salesforce is asked for a Task with the same
-//! Subject and WhoId, and only then is one created.
+//! Every replica may run a worker: a job is claimed for a lease (on
+//! PostgreSQL with `FOR UPDATE SKIP LOCKED`), so exactly one works it, and
+//! another takes it over once the lease lapses (its worker died).
+//!
+//! A failure is retried with exponential back-off; one that a retry now
+//! cannot cure is parked as `failed` with its reason. Parked for the
+//! connection (revoked, or an outage longer than the attempts): queued again
+//! automatically when a Salesforce session works again (a refresh on any
+//! replica, or a restart). Parked for good (a refused field): queued again
+//! by an operator (`sf-inbox retry-failed`). Every step is safe to repeat:
+//! the map (one row per conversation and record) is consulted first, then
+//! Salesforce is asked for a Task with the same Subject and WhoId, and only
+//! then is one created. Finished jobs are deleted after
+//! `QUEUE_RETENTION_DAYS`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use super::rules::{self, TaskKind};
-use super::store::{Job, TaskStore};
 use super::{TaskError, TaskFields, Tasks};
+use crate::salesforce::SalesforceError;
+use crate::store::{Failure, Job, Park, Store, JOB_LEASE};
 
 pub const TOPIC_CREATED: &str = "conversation.user.created";
 pub const TOPIC_CLOSED: &str = "conversation.admin.closed";
 
-/// After this many failed attempts a notification is given up on.
+/// After this many failed attempts a notification is parked.
 pub const MAX_ATTEMPTS: u32 = 8;
+
+/// How often finished jobs older than `QUEUE_RETENTION_DAYS` are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Where a test can stop the worker as if the process died.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultPoint {
     /// Salesforce created the Task; the map has not recorded it yet.
     AfterCreate,
+    /// One target's Task is made and mapped; the next target's is not.
+    BetweenTargets,
 }
 
 /// Returns `true` to crash at that point.
@@ -42,10 +57,14 @@ pub type Fault = Arc<dyn Fn(FaultPoint) -> bool + Send + Sync>;
 
 pub struct Worker {
     tasks: Arc<Tasks>,
-    store: TaskStore,
+    store: Store,
     wake: Arc<Notify>,
     fault: Option<Fault>,
     base_delay: Duration,
+    lease: Duration,
+    retention: Duration,
+    /// Changes when a Salesforce session starts working again.
+    connected: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 /// `base · 2^attempts`, at most five minutes.
@@ -54,14 +73,28 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
         .min(Duration::from_secs(300))
 }
 
+/// What a failure that will not be retried now waits for.
+pub fn park_for(e: &TaskError) -> Park {
+    match e {
+        TaskError::Salesforce(
+            SalesforceError::Reconnect(_) | SalesforceError::NotConfigured(_),
+        ) => Park::Connection,
+        e if e.is_retryable() => Park::Connection,
+        _ => Park::Permanent,
+    }
+}
+
 impl Worker {
-    pub fn new(tasks: Arc<Tasks>, store: TaskStore, wake: Arc<Notify>) -> Worker {
+    pub fn new(tasks: Arc<Tasks>, store: Store, wake: Arc<Notify>) -> Worker {
         Worker {
+            connected: None,
             tasks,
             store,
             wake,
             fault: None,
             base_delay: Duration::from_secs(2),
+            lease: JOB_LEASE,
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
@@ -76,13 +109,47 @@ impl Worker {
         self
     }
 
+    /// How long a claimed job stays this worker's (tests of a dead worker
+    /// shorten it).
+    pub fn with_lease(mut self, d: Duration) -> Worker {
+        self.lease = d;
+        self
+    }
+
+    /// Retries parked jobs whenever this changes (a session works again).
+    pub fn with_connected(mut self, rx: tokio::sync::watch::Receiver<u64>) -> Worker {
+        self.connected = Some(rx);
+        self
+    }
+
+    /// `QUEUE_RETENTION_DAYS`.
+    pub fn with_retention(mut self, d: Duration) -> Worker {
+        self.retention = d;
+        self
+    }
+
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(self.run())
     }
 
     /// Works until a fault point fires (never, outside tests).
-    pub async fn run(self) {
+    pub async fn run(mut self) {
+        // A restart (say after a reconnect): what waited for the connection
+        // gets another chance.
+        self.retry_parked("start").await;
+        let mut last_purge: Option<Instant> = None;
         loop {
+            if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+                match self.store.purge_finished(self.retention).await {
+                    Ok(n) if n > 0 => tracing::info!(
+                        deleted = n,
+                        "finished notifications past QUEUE_RETENTION_DAYS deleted"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not delete old notifications"),
+                }
+                last_purge = Some(Instant::now());
+            }
             match self.run_once().await {
                 Ok(true) => continue,
                 Ok(false) => {
@@ -90,7 +157,26 @@ impl Worker {
                         Ok(Some(d)) => d.min(Duration::from_secs(30)),
                         _ => Duration::from_secs(30),
                     };
-                    let _ = tokio::time::timeout(wait, self.wake.notified()).await;
+                    let reconnected = async {
+                        match self.connected.as_mut() {
+                            Some(rx) => rx.changed().await.is_ok(),
+                            None => std::future::pending().await,
+                        }
+                    };
+                    let again = tokio::select! {
+                        _ = tokio::time::sleep(wait) => false,
+                        _ = self.wake.notified() => false,
+                        ok = reconnected => {
+                            if !ok {
+                                self.connected = None;
+                            }
+                            ok
+                        }
+                    };
+                    if again {
+                        self.retry_parked("the Salesforce connection works again")
+                            .await;
+                    }
                 }
                 Err(TaskError::Crashed(point)) => {
                     tracing::warn!(?point, "task worker stopped at a fault point");
@@ -104,9 +190,17 @@ impl Worker {
         }
     }
 
-    /// Handles the next due notification; `false` when none is due.
+    async fn retry_parked(&self, why: &str) {
+        match self.store.retry_failed(Some(Park::Connection)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, reason = why, "parked notifications queued again"),
+            Err(e) => tracing::warn!(error = %e, "could not queue parked notifications again"),
+        }
+    }
+
+    /// Claims and handles the next due notification; `false` when none is due.
     pub async fn run_once(&self) -> Result<bool, TaskError> {
-        let Some(job) = self.store.next_due().await? else {
+        let Some(job) = self.store.claim(self.lease).await? else {
             return Ok(false);
         };
         match self.process(&job).await {
@@ -114,14 +208,18 @@ impl Worker {
             Err(e @ TaskError::Crashed(_)) => return Err(e),
             Err(e) => {
                 let retry = e.is_retryable() && job.attempts + 1 < MAX_ATTEMPTS;
-                let delay = retry.then(|| backoff(self.base_delay, job.attempts));
+                let outcome = if retry {
+                    Failure::RetryIn(backoff(self.base_delay, job.attempts))
+                } else {
+                    Failure::Parked(park_for(&e))
+                };
                 tracing::warn!(
                     notification = %job.id, topic = %job.topic, conversation = %job.conversation_id,
-                    attempt = job.attempts + 1, error = %e, ?delay,
+                    attempt = job.attempts + 1, error = %e, ?outcome,
                     "automatic task failed"
                 );
                 self.store
-                    .mark_failed(&job.id, &e.to_string(), delay)
+                    .mark_failed(&job.id, &e.to_string(), outcome)
                     .await?;
             }
         }
@@ -136,24 +234,36 @@ impl Worker {
         }
     }
 
-    /// Makes sure each Lead and Contact of the person has the open Task.
-    async fn ensure_tasks(
-        &self,
-        job: &Job,
-    ) -> Result<Option<super::ConversationContext>, TaskError> {
-        let conv = &job.conversation_id;
-        if !self.store.tasks_for(conv).await?.is_empty() {
-            return Ok(None);
+    fn crash_at(&self, point: FaultPoint) -> Result<(), TaskError> {
+        if self.fault.as_ref().is_some_and(|f| f(point)) {
+            return Err(TaskError::Crashed(point));
         }
+        Ok(())
+    }
+
+    /// Makes sure each Lead and Contact of the person has the open Task:
+    /// the map is kept per (conversation, record), so a retry after a fault
+    /// between two targets finishes the missing ones.
+    async fn ensure_tasks(&self, job: &Job) -> Result<super::ConversationContext, TaskError> {
+        let conv = &job.conversation_id;
+        let mapped = self.store.tasks_for(conv).await?;
         let ctx = self.tasks.context(None, conv).await?;
         let Some(email) = ctx.email.clone() else {
-            return Ok(Some(ctx));
+            return Ok(ctx);
         };
         let subject = rules::subject(conv, &TaskKind::Auto);
         let lookup = self
             .tasks
             .lookup(&email, ctx.assignee_email.as_deref(), &subject)
             .await?;
+        let missing: Vec<_> = lookup
+            .targets
+            .iter()
+            .filter(|t| !mapped.iter().any(|m| rules::same_id(&m.who_id, &t.id)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(ctx);
+        }
         let workspace = self.tasks.workspace(job.workspace_id.as_deref());
         let msgs = rules::messages(&ctx.conversation);
         let opening = msgs
@@ -171,7 +281,10 @@ impl Worker {
             description: rules::description(&opening, workspace, conv),
             completed: false,
         };
-        for target in &lookup.targets {
+        for (i, target) in missing.into_iter().enumerate() {
+            if i > 0 {
+                self.crash_at(FaultPoint::BetweenTargets)?;
+            }
             if let Some(t) = lookup.existing_for(&target.id) {
                 // Made before a crash or by another delivery: adopt it.
                 self.store
@@ -183,28 +296,20 @@ impl Worker {
                 .tasks
                 .write_task(target, lookup.owner_id.as_deref(), None, &fields)
                 .await?;
-            if self
-                .fault
-                .as_ref()
-                .is_some_and(|f| f(FaultPoint::AfterCreate))
-            {
-                return Err(TaskError::Crashed(FaultPoint::AfterCreate));
-            }
+            self.crash_at(FaultPoint::AfterCreate)?;
             self.store
                 .map_task(conv, &target.id, &task_id, false)
                 .await?;
         }
-        Ok(Some(ctx))
+        Ok(ctx)
     }
 
     /// The transcript so far, and every open Task of the conversation completed.
     async fn complete_tasks(&self, job: &Job) -> Result<(), TaskError> {
         let conv = &job.conversation_id;
-        // Notifications can arrive out of order: a close may come first.
-        let ctx = match self.ensure_tasks(job).await? {
-            Some(ctx) => ctx,
-            None => self.tasks.context(None, conv).await?,
-        };
+        // Notifications can arrive out of order: a close may come first,
+        // and a fault may have left a target without its Task.
+        let ctx = self.ensure_tasks(job).await?;
         let open: Vec<_> = self
             .store
             .tasks_for(conv)

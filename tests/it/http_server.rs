@@ -12,11 +12,8 @@ use crate::common::*;
 
 async fn serve_app(limits: ServerLimits) -> (String, OpenConnections, TestApp) {
     let app = spawn().await;
-    let built = sf_inbox::app::build(
-        &config_for(&app.org, &[]),
-        sf_inbox::store::TokenStore::memory(),
-    )
-    .unwrap();
+    let built =
+        sf_inbox::app::build(&config_for(&app.org, &[]), sf_inbox::store::Store::memory()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let open = OpenConnections::default();

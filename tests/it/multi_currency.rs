@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::{json, Value};
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 use sf_sandbox::FakeOrg;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -77,7 +77,7 @@ async fn amounts_follow_each_records_currency() {
     let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &dir)
         .await
         .unwrap();
-    let app = spawn_on(org, &[], TokenStore::memory()).await;
+    let app = spawn_on(org, &[], Store::memory()).await;
 
     let hana = person("user", Some("hana@globex.example"), None);
     let first = app.initialize(&hana).await;

@@ -681,19 +681,22 @@ async fn rotated_refresh_token_is_stored_and_wins_on_restart() {
     let _ = std::fs::remove_dir_all(&dir);
     let org = start_org().await;
     org.switches().set_rotation(true);
-    let app = spawn_on(org, &[], sf_inbox::store::TokenStore::file(&dir)).await;
+    let db = sf_inbox::config::Database::File(dir.join("sf-inbox.db"));
+    let open = || sf_inbox::store::Store::open(&db, "default").unwrap();
+    let app = spawn_on(org, &[], open()).await;
     app.initialize(&person("user", Some("hana@globex.example"), None))
         .await;
-    let stored = std::fs::read_to_string(dir.join("salesforce-token.json")).unwrap();
-    assert!(
-        !stored.contains(sf_sandbox::SANDBOX_REFRESH_TOKEN),
+    let stored = open().connection().await.unwrap().unwrap();
+    assert_ne!(
+        stored.refresh_token.as_ref().map(|t| t.expose()),
+        Some(sf_sandbox::SANDBOX_REFRESH_TOKEN),
         "the rotated token replaced the configured one"
     );
 
     // "Restart": a new app on the same org and data dir. Reusing the
     // configured (already rotated) token would revoke the connection.
     app.server.abort();
-    let again = spawn_on(app.org, &[], sf_inbox::store::TokenStore::file(&dir)).await;
+    let again = spawn_on(app.org, &[], open()).await;
     let c = again
         .initialize(&person("user", Some("lena@initech.example"), None))
         .await;

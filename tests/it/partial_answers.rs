@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 use sf_sandbox::FakeOrg;
 
 use crate::common::*;
@@ -94,7 +94,7 @@ async fn the_currency_is_learned_only_from_a_complete_answer() {
     let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &dir)
         .await
         .unwrap();
-    let app = spawn_on(org, &[], TokenStore::memory()).await;
+    let app = spawn_on(org, &[], Store::memory()).await;
     let hana = person("user", Some("hana@globex.example"), None);
 
     // The first look at the org loses its last sub-answer (the currency probe).

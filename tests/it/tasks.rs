@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Map, Value};
 use sf_inbox::canvas::signature::sign_hub;
-use sf_inbox::store::TokenStore;
-use sf_inbox::tasks::store::TaskStore;
+use sf_inbox::store::Store;
 use sf_inbox::tasks::worker::{Fault, FaultPoint};
 use sf_sandbox::FakeOrg;
 
@@ -395,10 +394,10 @@ async fn a_tampered_choice_is_checked_against_the_conversation() {
 // ---- automatic tasks --------------------------------------------------------
 
 /// Waits until nothing is pending.
-async fn drain(queue: &TaskStore) {
+async fn drain(queue: &Store) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if queue.counts().await.unwrap().pending == 0 {
+        if queue.counts().await.unwrap().waiting() == 0 {
             return;
         }
         assert!(Instant::now() < deadline, "queue did not drain");
@@ -495,10 +494,12 @@ async fn several_matching_leads_each_get_a_task_and_a_later_close_does_not_rewri
     org.clear_requests();
     app.deliver(&Notification::new("n3", CLOSED, "4717")).await;
     drain(queue).await;
+    // (The close looks the person's records up again, to finish any target
+    // a fault left without its Task: a composite of queries only.)
     assert!(
-        org.requests()
-            .iter()
-            .all(|r| r.method != "PATCH" && r.method != "POST"),
+        org.requests().iter().all(|r| r.method != "PATCH"
+            && (r.method != "POST"
+                || (r.path.ends_with("/composite") && r.soql.len() == r.subrequests))),
         "{:?}",
         org.requests()
     );
@@ -569,18 +570,20 @@ async fn salesforce_faults_are_retried_with_back_off() {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(queue.counts().await.unwrap().pending, 1, "kept for a retry");
+    assert_eq!(
+        queue.counts().await.unwrap().waiting(),
+        1,
+        "kept for a retry"
+    );
     org.switches().fail_with(None);
     // The first retry is due 2 s later: not before, by the queue's clock.
     let wait = queue.next_wait().await.unwrap().expect("a pending job");
-    assert!(wait <= Duration::from_secs(2), "{wait:?}");
-    assert!(queue.next_due().await.unwrap().is_none(), "not due yet");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(2),
+        "not due yet: {wait:?}"
+    );
     // Two seconds later (on the clock, not a sleep) it is due and retried.
     app.advance_queue_clock(Duration::from_secs(2));
-    assert!(
-        queue.next_due().await.unwrap().is_some(),
-        "due after its back-off"
-    );
     drain(queue).await;
     let tasks = new_tasks(org);
     assert_eq!(tasks.len(), 1);
@@ -600,7 +603,9 @@ async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
         TestApp::builder()
             .auto_tasks()
             .env("DATABASE_URL", &db)
-            .tokens(TokenStore::file(&dir))
+            .tokens(
+                Store::open(&sf_inbox::config::Database::parse(&db).unwrap(), "default").unwrap(),
+            )
     };
 
     // First life: the worker dies right after Salesforce created the first Task.
@@ -608,7 +613,9 @@ async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
     let flag = crashed.clone();
     let fault: Fault =
         Arc::new(move |p| p == FaultPoint::AfterCreate && !flag.swap(true, Ordering::SeqCst));
-    let first = life().fault(fault).spawn().await;
+    // Its claim on the job lapses at once (a dead worker's lease would
+    // otherwise hold the job for two minutes).
+    let first = life().fault(fault).job_lease(Duration::ZERO).spawn().await;
     let org = &first.org;
     first
         .deliver(&Notification::new("n1", CREATED, "4717"))
@@ -626,7 +633,7 @@ async fn a_crash_between_create_and_commit_is_replayed_without_a_second_task() {
         q.tasks_for("4717").await.unwrap().is_empty(),
         "not committed locally"
     );
-    assert_eq!(q.counts().await.unwrap().pending, 1);
+    assert_eq!(q.counts().await.unwrap().waiting(), 1);
     drop(q);
     let (org, intercom) = first.stop();
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_hub;
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 
 use crate::common::*;
@@ -39,7 +39,7 @@ async fn a_signed_notification_from_another_workspace_creates_nothing() {
             ("DATABASE_URL", "sqlite::memory:"),
         ],
     );
-    let built = app::build(&config, TokenStore::memory()).unwrap();
+    let built = app::build(&config, Store::memory()).unwrap();
     let queue = built.task_queue.clone().unwrap().0;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -74,7 +74,7 @@ async fn a_signed_notification_from_another_workspace_creates_nothing() {
     let v: Value = ours.json().await.unwrap();
     assert_eq!(v["status"], "queued", "{v}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while queue.counts().await.unwrap().pending > 0 {
+    while queue.counts().await.unwrap().waiting() > 0 {
         assert!(Instant::now() < deadline, "queue did not drain");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -16,8 +16,7 @@ use sf_inbox::canvas::signature::{sign_body, sign_hub};
 use sf_inbox::config::Config;
 use sf_inbox::intercom::IntercomClient;
 use sf_inbox::sidebar::Sidebar;
-use sf_inbox::store::TokenStore;
-use sf_inbox::tasks::store::TaskStore;
+use sf_inbox::store::Store;
 use sf_inbox::tasks::worker::Fault;
 use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 use sf_sandbox::FakeOrg;
@@ -44,7 +43,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub server: tokio::task::JoinHandle<()>,
     /// With `AUTO_TASKS` on: the durable queue and the running worker.
-    pub queue: Option<TaskStore>,
+    pub queue: Option<Store>,
     pub worker: Option<tokio::task::JoinHandle<()>>,
     /// Wakes the worker (after moving the queue's clock, say).
     pub wake: Option<Arc<tokio::sync::Notify>>,
@@ -92,7 +91,8 @@ pub struct TestAppBuilder {
     env: Vec<(String, String)>,
     org: Option<FakeOrg>,
     intercom: Option<FakeIntercom>,
-    tokens: Option<TokenStore>,
+    tokens: Option<Store>,
+    job_lease: Option<std::time::Duration>,
     fault: Option<Fault>,
 }
 
@@ -122,7 +122,7 @@ impl TestApp {
     }
 
     /// The durable task queue (`AUTO_TASKS` on).
-    pub fn queue(&self) -> &TaskStore {
+    pub fn queue(&self) -> &Store {
         self.queue.as_ref().expect("built with auto_tasks()")
     }
 }
@@ -166,7 +166,7 @@ impl TestAppBuilder {
     }
 
     /// Where Salesforce tokens are kept (memory by default).
-    pub fn tokens(mut self, store: TokenStore) -> Self {
+    pub fn tokens(mut self, store: Store) -> Self {
         self.tokens = Some(store);
         self
     }
@@ -174,6 +174,12 @@ impl TestAppBuilder {
     /// A fault point in the task worker (crash tests).
     pub fn fault(mut self, fault: Fault) -> Self {
         self.fault = Some(fault);
+        self
+    }
+
+    /// How long the worker's claim on a job lasts (a dead worker's test).
+    pub fn job_lease(mut self, d: std::time::Duration) -> Self {
+        self.job_lease = Some(d);
         self
     }
 
@@ -195,7 +201,7 @@ impl TestAppBuilder {
         ];
         all.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let config = config_for(&org, &all);
-        let tokens = self.tokens.unwrap_or_else(TokenStore::memory);
+        let tokens = self.tokens.unwrap_or_else(Store::memory);
         let App {
             router,
             sidebar,
@@ -203,7 +209,16 @@ impl TestAppBuilder {
             task_queue,
             worker,
             ..
-        } = app::build_with_fault(&config, tokens, self.fault).expect("app builds");
+        } = app::build_with(
+            &config,
+            tokens,
+            app::Extras {
+                fault: self.fault,
+                job_lease: self.job_lease,
+                ..app::Extras::default()
+            },
+        )
+        .expect("app builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let router = sf_inbox::edge::traced(router);
@@ -233,7 +248,7 @@ pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
     TestApp::builder().envs(overrides).spawn().await
 }
 
-pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: TokenStore) -> TestApp {
+pub async fn spawn_on(org: FakeOrg, overrides: &[(&str, &str)], store: Store) -> TestApp {
     TestApp::builder()
         .org(org)
         .envs(overrides)

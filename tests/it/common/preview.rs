@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use sf_inbox::app::{self, App};
 use sf_inbox::preview;
-use sf_inbox::store::TokenStore;
+use sf_inbox::store::Store;
 use sf_sandbox::FakeOrg;
 
 use super::{config_for, start_org};
@@ -23,7 +23,7 @@ pub struct PreviewApp {
 pub async fn spawn_preview(overrides: &[(&str, &str)]) -> PreviewApp {
     let org = start_org().await;
     let config = config_for(&org, overrides);
-    let App { router, .. } = app::build(&config, TokenStore::memory()).expect("app builds");
+    let App { router, .. } = app::build(&config, Store::memory()).expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let router = preview::attach(router, &config, addr, Some(org.url())).expect("preview mounts");

@@ -1,0 +1,147 @@
+//! Versioned schema migrations, one list per backend, applied in order at
+//! start-up and recorded in `schema_migrations`. A migration is never
+//! edited once released: a change is a new version.
+//!
+//! Every table is keyed by a workspace id. `workspaces` and `settings`
+//! leave room for many workspaces and their settings (issue 10).
+
+/// (version, SQL) for SQLite.
+pub const SQLITE: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE workspaces (
+    workspace_id TEXT PRIMARY KEY,
+    created_at   INTEGER NOT NULL
+);
+CREATE TABLE settings (
+    workspace_id TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+CREATE TABLE store_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE sf_connections (
+    workspace_id  TEXT PRIMARY KEY,
+    refresh_token TEXT,
+    seeded_from   TEXT,
+    access_token  TEXT,
+    instance_url  TEXT,
+    org_id        TEXT,
+    user_id       TEXT,
+    generation    INTEGER NOT NULL DEFAULT 0,
+    revoked       TEXT,
+    updated_at    INTEGER NOT NULL
+);
+CREATE TABLE notifications (
+    workspace_id       TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    topic              TEXT NOT NULL,
+    conversation_id    TEXT NOT NULL,
+    intercom_workspace TEXT,
+    payload            TEXT NOT NULL,
+    received_at        INTEGER NOT NULL,
+    state              TEXT NOT NULL DEFAULT 'pending',
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at    INTEGER NOT NULL,
+    lease_until        INTEGER,
+    last_error         TEXT,
+    parked             TEXT,
+    finished_at        INTEGER,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX notifications_due ON notifications (workspace_id, state, next_attempt_at);
+CREATE TABLE conversation_tasks (
+    workspace_id    TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    who_id          TEXT NOT NULL,
+    task_id         TEXT NOT NULL,
+    completed       INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, conversation_id, who_id)
+);
+CREATE TABLE form_ledger (
+    workspace_id TEXT NOT NULL,
+    idem_key     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    record_id    TEXT,
+    started_at   INTEGER NOT NULL,
+    lease_until  INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, idem_key)
+);
+",
+)];
+
+/// (version, SQL) for PostgreSQL. Times are milliseconds since the epoch,
+/// as on SQLite, so both backends share the same logic.
+pub const POSTGRES: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE workspaces (
+    workspace_id TEXT PRIMARY KEY,
+    created_at   BIGINT NOT NULL
+);
+CREATE TABLE settings (
+    workspace_id TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+CREATE TABLE store_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE sf_connections (
+    workspace_id  TEXT PRIMARY KEY,
+    refresh_token TEXT,
+    seeded_from   TEXT,
+    access_token  TEXT,
+    instance_url  TEXT,
+    org_id        TEXT,
+    user_id       TEXT,
+    generation    BIGINT NOT NULL DEFAULT 0,
+    revoked       TEXT,
+    updated_at    BIGINT NOT NULL
+);
+CREATE TABLE notifications (
+    workspace_id       TEXT NOT NULL,
+    id                 TEXT NOT NULL,
+    topic              TEXT NOT NULL,
+    conversation_id    TEXT NOT NULL,
+    intercom_workspace TEXT,
+    payload            TEXT NOT NULL,
+    received_at        BIGINT NOT NULL,
+    state              TEXT NOT NULL DEFAULT 'pending',
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at    BIGINT NOT NULL,
+    lease_until        BIGINT,
+    last_error         TEXT,
+    parked             TEXT,
+    finished_at        BIGINT,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX notifications_due ON notifications (workspace_id, state, next_attempt_at);
+CREATE TABLE conversation_tasks (
+    workspace_id    TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    who_id          TEXT NOT NULL,
+    task_id         TEXT NOT NULL,
+    completed       BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at      BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, conversation_id, who_id)
+);
+CREATE TABLE form_ledger (
+    workspace_id TEXT NOT NULL,
+    idem_key     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    record_id    TEXT,
+    started_at   BIGINT NOT NULL,
+    lease_until  BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, idem_key)
+);
+",
+)];
