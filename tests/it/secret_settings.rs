@@ -3,26 +3,10 @@
 //! configuration error, the store's error, every log line and the pages
 //! Intercom gets are searched for it.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use sf_inbox::config::{Config, Database};
 use sf_inbox::store::Store;
 
 use crate::common::*;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const PASSWORD: &str = "pw-Hunter2-secret";
 
@@ -67,17 +51,10 @@ async fn a_database_that_refuses_the_password_is_reported_without_it() {
     assert!(!shown.contains(PASSWORD), "{shown}");
 }
 
-// One thread, so the thread-local subscriber sees every task the app spawns.
+// One thread, so the capture (common::logs) sees every task the app spawns.
 #[tokio::test(flavor = "current_thread")]
 async fn invalid_secrets_never_reach_a_log_line_or_a_page() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = crate::common::logs::capture();
 
     let bad_refresh = "5Aep861-invalid-refresh-token-value";
     let bad_client_secret = "invalid-client-secret-value";
@@ -106,7 +83,7 @@ async fn invalid_secrets_never_reach_a_log_line_or_a_page() {
             .unwrap();
         pages.push_str(&r.text().await.unwrap());
     }
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("refused"),
         "the capture saw the refusals:\n{log}"
