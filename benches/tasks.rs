@@ -68,12 +68,17 @@ async fn fresh_pg() -> Option<Database> {
     };
     tokio::spawn(conn);
     let name = format!("sfi_bench_{}", std::process::id());
-    client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .await
-        .ok()?;
+    // One statement each: PostgreSQL runs a multi-statement query in one
+    // transaction, where CREATE DATABASE is refused.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        if let Err(e) = client.batch_execute(&sql).await {
+            println!("PostgreSQL at TEST_DATABASE_URL: {sql} failed: {e}");
+            return None;
+        }
+    }
     let mut url = url::Url::parse(&base).ok()?;
     url.set_path(&format!("/{name}"));
     Some(Database::Postgres(Secret::new(url.to_string())))
