@@ -141,7 +141,7 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         .ledger_lease
         .unwrap_or(config.salesforce_timeout * 2 + std::time::Duration::from_secs(10));
     let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone())
-        .with_ledger(Arc::new(store.ledger(ledger_lease)));
+        .with_ledger(Arc::new(DurableLedger(store.ledger(ledger_lease))));
     let tasks = Arc::new(Tasks::new(
         client.clone(),
         intercom.clone(),
@@ -204,4 +204,64 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         store,
         worker,
     })
+}
+
+/// The domain's ledger port (`services::Ledger`) on the durable store's
+/// ledger: the key's workspace id picks the rows. Here, in the wiring, so
+/// that the store never names the domain (services → salesforce → store).
+struct DurableLedger(crate::store::Ledger);
+
+#[async_trait::async_trait]
+impl crate::services::Ledger for DurableLedger {
+    async fn begin(
+        &self,
+        key: &crate::services::LedgerKey,
+    ) -> Result<crate::services::Begin, crate::services::LedgerError> {
+        use crate::services::Begin as B;
+        let l = self.0.in_workspace(&key.workspace_id);
+        Ok(
+            match l
+                .begin_waiting(&key.idempotency_key)
+                .await
+                .map_err(port_error)?
+            {
+                crate::store::Begin::Begun => B::Begun,
+                crate::store::Begin::InFlight => B::InFlight,
+                crate::store::Begin::Unknown { .. } => B::Unknown,
+                crate::store::Begin::Done(id) => B::Done(id),
+            },
+        )
+    }
+    async fn done(
+        &self,
+        key: &crate::services::LedgerKey,
+        record_id: &str,
+    ) -> Result<(), crate::services::LedgerError> {
+        let l = self.0.in_workspace(&key.workspace_id);
+        crate::store::Ledger::done(&l, &key.idempotency_key, record_id)
+            .await
+            .map_err(port_error)
+    }
+    async fn unknown(
+        &self,
+        key: &crate::services::LedgerKey,
+    ) -> Result<(), crate::services::LedgerError> {
+        let l = self.0.in_workspace(&key.workspace_id);
+        crate::store::Ledger::unknown(&l, &key.idempotency_key)
+            .await
+            .map_err(port_error)
+    }
+    async fn forget(
+        &self,
+        key: &crate::services::LedgerKey,
+    ) -> Result<(), crate::services::LedgerError> {
+        let l = self.0.in_workspace(&key.workspace_id);
+        crate::store::Ledger::forget(&l, &key.idempotency_key)
+            .await
+            .map_err(port_error)
+    }
+}
+
+fn port_error(e: StoreError) -> crate::services::LedgerError {
+    crate::services::LedgerError(e.to_string())
 }

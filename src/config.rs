@@ -303,7 +303,7 @@ impl Database {
             let parsed = url::Url::parse(url).map_err(|e| {
                 format!(
                     "expected postgres://user:password@host:port/database, got {} ({e})",
-                    crate::store::redact_url(url)
+                    redact_url(url)
                 )
             })?;
             if parsed.host_str().is_none_or(str::is_empty)
@@ -426,6 +426,9 @@ struct Env {
     queue_retention_days: u64,
 }
 
+/// `SALESFORCE_MAX_CONNECTIONS` unset: requests in flight to one org at once.
+pub const DEFAULT_SALESFORCE_MAX_CONNECTIONS: usize = 8;
+
 /// Each default, once.
 mod defaults {
     use super::*;
@@ -437,7 +440,7 @@ mod defaults {
         120
     }
     pub fn salesforce_max_connections() -> Positive {
-        Positive(crate::salesforce::client::DEFAULT_MAX_CONNECTIONS as u64)
+        Positive(DEFAULT_SALESFORCE_MAX_CONNECTIONS as u64)
     }
     pub fn http_header_timeout_ms() -> Millis {
         Millis(
@@ -760,6 +763,37 @@ impl Config {
         matches!(&self.salesforce, SalesforceMode::Org(o) if o.client_id.is_none()
             && o.client_secret.is_none() && o.refresh_token.is_none())
             && !self.bind_addr.ip().is_loopback()
+    }
+}
+
+/// `postgres://user:***@host/db`: a URL with its password (and any
+/// `password=` parameter) masked, for messages and logs.
+pub fn redact_url(raw: &str) -> String {
+    if let Some(mut u) = url::Url::parse(raw).ok().filter(|u| !u.cannot_be_a_base()) {
+        if u.password().is_some() {
+            let _ = u.set_password(Some("***"));
+        }
+        if u.query().is_some() {
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = k.to_ascii_lowercase().contains("password");
+                    (
+                        k.into_owned(),
+                        if secret { "***".into() } else { v.into_owned() },
+                    )
+                })
+                .collect();
+            u.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        return u.to_string().replace("%2A%2A%2A", "***");
+    }
+    // Not a URL: keep the scheme and host part, never what precedes an '@'.
+    match (raw.find("://"), raw.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &raw[..s], &raw[at + 1..]),
+        (_, Some(at)) => format!("***@{}", &raw[at + 1..]),
+        _ if raw.to_ascii_lowercase().contains("password") => "[redacted]".to_string(),
+        _ => raw.to_string(),
     }
 }
 

@@ -13,7 +13,9 @@
 //!   sends, the two signature schemes. Uses `intercom` (id parsing) only.
 //! - [`intercom`]: the Intercom REST client (notes, admins, contacts,
 //!   conversations) and the one HTML escaper. Uses `config`.
-//! - [`store`]: Salesforce token storage. Uses `config`.
+//! - [`store`]: the durable store (SQLite or PostgreSQL): connections,
+//!   queue, task maps, the idempotency ledger. Uses `config`; implements
+//!   the `services::Ledger` port (the one place it names the domain).
 //! - [`salesforce`]: OAuth token manager, REST client, SOQL builder, query
 //!   cache, person lookup and records. Uses `config`, `store`, `canvas`.
 //!

@@ -97,7 +97,7 @@ pub struct SalesforceClient {
 }
 
 /// Requests in flight per org unless [`SalesforceClient::with_max_connections`] says otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
+pub const DEFAULT_MAX_CONNECTIONS: usize = crate::config::DEFAULT_SALESFORCE_MAX_CONNECTIONS;
 
 impl SalesforceClient {
     pub fn new(

@@ -790,65 +790,9 @@ impl Ledger {
     }
 }
 
-/// The domain's ledger port (`services::Ledger`), durable: the key's
-/// workspace id picks the rows.
-#[async_trait::async_trait]
-impl crate::services::Ledger for Ledger {
-    async fn begin(
-        &self,
-        key: &crate::services::LedgerKey,
-    ) -> Result<crate::services::Begin, crate::services::LedgerError> {
-        use crate::services::Begin as B;
-        let l = self.in_workspace(&key.workspace_id);
-        Ok(
-            match l
-                .begin_waiting(&key.idempotency_key)
-                .await
-                .map_err(port_error)?
-            {
-                Begin::Begun => B::Begun,
-                Begin::InFlight => B::InFlight,
-                Begin::Unknown { .. } => B::Unknown,
-                Begin::Done(id) => B::Done(id),
-            },
-        )
-    }
-    async fn done(
-        &self,
-        key: &crate::services::LedgerKey,
-        record_id: &str,
-    ) -> Result<(), crate::services::LedgerError> {
-        let l = self.in_workspace(&key.workspace_id);
-        Ledger::done(&l, &key.idempotency_key, record_id)
-            .await
-            .map_err(port_error)
-    }
-    async fn unknown(
-        &self,
-        key: &crate::services::LedgerKey,
-    ) -> Result<(), crate::services::LedgerError> {
-        let l = self.in_workspace(&key.workspace_id);
-        Ledger::unknown(&l, &key.idempotency_key)
-            .await
-            .map_err(port_error)
-    }
-    async fn forget(
-        &self,
-        key: &crate::services::LedgerKey,
-    ) -> Result<(), crate::services::LedgerError> {
-        let l = self.in_workspace(&key.workspace_id);
-        Ledger::forget(&l, &key.idempotency_key)
-            .await
-            .map_err(port_error)
-    }
-}
-
-fn port_error(e: StoreError) -> crate::services::LedgerError {
-    crate::services::LedgerError(e.to_string())
-}
-
 impl Ledger {
-    fn in_workspace(&self, workspace: &str) -> Ledger {
+    /// The same ledger for another workspace (empty: this one).
+    pub fn in_workspace(&self, workspace: &str) -> Ledger {
         let ws = if workspace.is_empty() {
             self.store.workspace().to_string()
         } else {
@@ -862,36 +806,9 @@ impl Ledger {
     }
 }
 
-/// `postgres://user:***@host/db`: a URL with its password (and any
-/// `password=` parameter) masked, for messages and logs.
-pub fn redact_url(raw: &str) -> String {
-    if let Some(mut u) = url::Url::parse(raw).ok().filter(|u| !u.cannot_be_a_base()) {
-        if u.password().is_some() {
-            let _ = u.set_password(Some("***"));
-        }
-        if u.query().is_some() {
-            let pairs: Vec<(String, String)> = u
-                .query_pairs()
-                .map(|(k, v)| {
-                    let secret = k.to_ascii_lowercase().contains("password");
-                    (
-                        k.into_owned(),
-                        if secret { "***".into() } else { v.into_owned() },
-                    )
-                })
-                .collect();
-            u.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        return u.to_string().replace("%2A%2A%2A", "***");
-    }
-    // Not a URL: keep the scheme and host part, never what precedes an '@'.
-    match (raw.find("://"), raw.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &raw[..s], &raw[at + 1..]),
-        (_, Some(at)) => format!("***@{}", &raw[at + 1..]),
-        _ if raw.to_ascii_lowercase().contains("password") => "[redacted]".to_string(),
-        _ => raw.to_string(),
-    }
-}
+/// Masks a URL's password for messages and logs (lives with the secrets in
+/// `config`, which uses it for `DATABASE_URL` errors).
+pub use crate::config::redact_url;
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@
 //!   replicas starting at once apply them once.
 //!
 //! Connections are plain TCP or a Unix socket (`host=/run/postgresql`); the
-//! URL's password is never printed (see `store::redact_url`).
+//! URL's password is never printed (see `config::redact_url`).
 
 use std::str::FromStr;
 
