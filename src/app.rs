@@ -36,6 +36,8 @@ pub struct App {
 pub enum BuildError {
     #[error("store (DATABASE_URL): {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Settings(#[from] crate::settings::SettingsError),
 }
 
 /// What tests and the bench may change about a build.
@@ -76,8 +78,11 @@ pub fn build(config: &Config, store: Store) -> Result<App, BuildError> {
 
 /// [`build`], then the store connected, migrated and today's `DATA_DIR`
 /// imported before anything is served: a database fault stops start-up.
+/// `SETTINGS_FILE`, when set, becomes the workspace's stored settings (a
+/// bad file stops start-up, naming the key).
 pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
     store.ready().await?;
+    crate::settings::load_at_start(config, &store).await?;
     build(config, store)
 }
 

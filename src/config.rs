@@ -260,7 +260,8 @@ impl FromStr for FieldList {
 }
 
 /// Who owns a case the app creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CaseOwner {
     /// Salesforce's case assignment rules (the default).
     #[default]
@@ -424,6 +425,8 @@ struct Env {
         with = "As::<DisplayFromStr>"
     )]
     queue_retention_days: u64,
+    #[serde(default)]
+    settings_file: Option<PathBuf>,
 }
 
 /// `SALESFORCE_MAX_CONNECTIONS` unset: requests in flight to one org at once.
@@ -620,6 +623,9 @@ pub struct Config {
     /// `QUEUE_RETENTION_DAYS`: finished webhook jobs (and their payloads)
     /// are deleted after this long (default 7 days).
     pub queue_retention: Duration,
+    /// `SETTINGS_FILE`: a TOML file of the workspace's settings
+    /// (`settings::WorkspaceSettings`), loaded at start-up into the store.
+    pub settings_file: Option<PathBuf>,
 }
 
 /// Settings of the Create Lead and New Case forms.
@@ -750,6 +756,7 @@ impl Config {
             auto_tasks: env.auto_tasks.0,
             database: env.database_url,
             queue_retention: Duration::from_secs(env.queue_retention_days * 24 * 3600),
+            settings_file: env.settings_file,
         })
     }
 
@@ -971,7 +978,7 @@ mod tests {
     fn validate_knows_every_setting_and_only_those() {
         let names = setting_names();
         assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 32);
         for n in names {
             assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
         }

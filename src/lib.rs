@@ -30,6 +30,9 @@
 //! - [`services`]: Lead and Case creation through one idempotent-create
 //!   mechanism and its ledger, callable without a screen. Uses `salesforce`.
 
+//! - [`settings`]: a workspace's settings (`WorkspaceSettings`, TOML),
+//!   their defaults from `config`, `SETTINGS_FILE`, their copy in the
+//!   store. Uses `config`, `store`.
 //! - [`text`]: plain-text helpers (truncation). Uses nothing.
 //!
 //! **Rendering** (pure functions from data to canvases):
@@ -81,6 +84,7 @@ pub mod routes;
 pub mod salesforce;
 pub mod server;
 pub mod services;
+pub mod settings;
 pub mod sidebar;
 pub mod store;
 pub mod tasks;

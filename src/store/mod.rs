@@ -608,6 +608,32 @@ impl Store {
         }
     }
 
+    // ---- workspace settings ----------------------------------------------------
+
+    /// One of the workspace's stored settings (`settings` table) by name.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.ready().await?;
+        let (ws, name) = (self.workspace.to_string(), name.to_string());
+        match &self.backend {
+            Backend::Sqlite(s) => s.setting(ws, name).await,
+            Backend::Postgres(p) => p.setting(&ws, &name).await,
+        }
+    }
+
+    /// Stores one of the workspace's settings, replacing its value.
+    pub async fn save_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.ready().await?;
+        let (ws, name, value) = (
+            self.workspace.to_string(),
+            name.to_string(),
+            value.to_string(),
+        );
+        match &self.backend {
+            Backend::Sqlite(s) => s.save_setting(ws, name, value).await,
+            Backend::Postgres(p) => p.save_setting(&ws, &name, &value).await,
+        }
+    }
+
     // ---- the form idempotency ledger ---------------------------------------
 
     /// The ledger of form creates, keyed by (workspace id, idempotency key).

@@ -471,6 +471,30 @@ impl Postgres {
         Ok(())
     }
 
+    pub async fn setting(&self, ws: &str, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT value FROM settings WHERE workspace_id = $1 AND name = $2",
+                &[&ws, &name],
+            )
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    pub async fn save_setting(&self, ws: &str, name: &str, value: &str) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO settings (workspace_id, name, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (workspace_id, name) DO UPDATE SET value = EXCLUDED.value",
+                &[&ws, &name, &value],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .client()

@@ -384,6 +384,35 @@ impl Sqlite {
         .await
     }
 
+    pub async fn setting(&self, ws: String, name: String) -> Result<Option<String>, StoreError> {
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT value FROM settings WHERE workspace_id = ?1 AND name = ?2",
+                params![ws, name],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn save_setting(
+        &self,
+        ws: String,
+        name: String,
+        value: String,
+    ) -> Result<(), StoreError> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO settings (workspace_id, name, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value",
+                params![ws, name, value],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn meta(&self, name: String) -> Result<Option<String>, StoreError> {
         self.run(move |c| {
             Ok(c.query_row(
