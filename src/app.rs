@@ -5,6 +5,7 @@ use std::sync::{Arc, Once};
 
 use axum::Router;
 
+use crate::budget::{Budget, Policy};
 use crate::config::{Config, SalesforceMode};
 use crate::edge::SigningSecret;
 use crate::intercom::IntercomClient;
@@ -29,6 +30,8 @@ pub struct App {
     /// The store: the Salesforce connection, the queue, the maps, the ledger.
     pub store: Store,
     pub worker: Option<tokio::task::JoinHandle<()>>,
+    /// The API budget: this workspace's Salesforce calls per day and the cap.
+    pub budget: Budget,
 }
 
 /// Why the app could not be built.
@@ -141,6 +144,8 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         config.salesforce_timeout,
     )
     .with_max_connections(config.salesforce_max_connections);
+    let budget = Budget::new(store.clone(), Policy::default());
+    client.observe(Arc::new(budget.clone()));
     let cache = QueryCache::new(config.cache_ttl, config.cache_max_bytes);
     let ledger_lease = extras
         .ledger_lease
@@ -182,7 +187,8 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         let wake = Arc::new(tokio::sync::Notify::new());
         let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
             .with_connected(connected)
-            .with_retention(config.queue_retention);
+            .with_retention(config.queue_retention)
+            .with_budget(budget.clone());
         if let Some(f) = extras.fault {
             w = w.with_fault(f);
         }
@@ -208,6 +214,7 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         task_queue,
         store,
         worker,
+        budget,
     })
 }
 

@@ -33,6 +33,10 @@
 //! - [`settings`]: a workspace's settings (`WorkspaceSettings`, TOML),
 //!   their defaults from `config`, `SETTINGS_FILE`, their copy in the
 //!   store. Uses `config`, `store`.
+//! - [`budget`]: the API budget: the app's Salesforce calls per workspace
+//!   per day (the client's call observer), the org's last usage, the daily
+//!   cap and the sidebar's reserve. Uses `salesforce` (the observer port),
+//!   `store`.
 //! - [`text`]: plain-text helpers (truncation). Uses nothing.
 //!
 //! **Rendering** (pure functions from data to canvases):
@@ -71,6 +75,7 @@
 pub mod actions;
 pub mod answer;
 pub mod app;
+pub mod budget;
 pub mod canvas;
 pub mod config;
 pub mod edge;

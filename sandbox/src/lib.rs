@@ -98,6 +98,9 @@ pub struct SwitchState {
     pub composite_missing: bool,
     /// `/composite` answers 200 with an empty `compositeResponse`.
     pub composite_empty: bool,
+    /// API calls other apps made in the org's window: added to the
+    /// `Sforce-Limit-Info` used figure (a busy org without making the calls).
+    pub other_api_usage: u64,
 }
 
 impl Default for SwitchState {
@@ -114,6 +117,7 @@ impl Default for SwitchState {
             page_size: DEFAULT_PAGE_SIZE,
             composite_missing: false,
             composite_empty: false,
+            other_api_usage: 0,
         }
     }
 }
@@ -172,6 +176,11 @@ impl Switches {
     }
 
     /// `/services/data` calls answer 403 REQUEST_LIMIT_EXCEEDED.
+    /// Calls other apps made: the org's `Sforce-Limit-Info` says this many more.
+    pub fn set_other_api_usage(&self, calls: u64) {
+        self.update(|s| s.other_api_usage = calls);
+    }
+
     pub fn set_api_limit(&self, on: bool) {
         self.update(|s| s.api_limit = on);
     }

@@ -428,7 +428,9 @@ async fn services(
         tokio::time::sleep(inner.switches.latency()).await;
     }
     let reply = if is_data {
-        let used = inner.stats.api_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let used = inner.stats.api_calls.fetch_add(1, Ordering::SeqCst)
+            + 1
+            + inner.switches.state().other_api_usage as usize;
         inner
             .data(&method, &path, uri.query(), &headers, &body, &mut trace)
             .header("Sforce-Limit-Info", format!("api-usage={used}/{API_MAX}"))
@@ -1575,6 +1577,7 @@ fn state_json(inner: &Inner) -> Json {
         .with("page_size", s.page_size)
         .with("composite_missing", s.composite_missing)
         .with("composite_empty", s.composite_empty)
+        .with("other_api_usage", s.other_api_usage)
         .with(
             "connections",
             inner.stats.connections.load(Ordering::SeqCst),
@@ -1621,6 +1624,9 @@ async fn control_switches(State(inner): State<Arc<Inner>>, body: Bytes) -> Respo
             ("api_limit", Value::Bool(b)) => sw.set_api_limit(*b),
             ("composite_missing", Value::Bool(b)) => sw.set_composite_missing(*b),
             ("composite_empty", Value::Bool(b)) => sw.set_composite_empty(*b),
+            ("other_api_usage", Value::Number(n)) if n.as_u64().is_some() => {
+                sw.set_other_api_usage(n.as_u64().unwrap_or(0))
+            }
             ("rotation", Value::Bool(b)) => sw.set_rotation(*b),
             ("page_size", Value::Number(n)) if n.as_u64().is_some_and(|p| p > 0) => {
                 sw.set_page_size(n.as_u64().unwrap_or(2000) as usize)

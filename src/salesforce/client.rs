@@ -94,6 +94,15 @@ pub struct SalesforceClient {
     /// Requests in flight at once: over HTTP/1.1 each holds a connection,
     /// so this bounds the connections to the org (the pool keeps them).
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Told of every answer (the API budget counts them).
+    observer: std::sync::OnceLock<Arc<dyn CallObserver>>,
+}
+
+/// Told of every answer the org's REST API gives: one call this app made,
+/// and the org's `Sforce-Limit-Info: api-usage=used/limit` when the answer
+/// carried it. Must not block (it runs on the request's path).
+pub trait CallObserver: Send + Sync {
+    fn answered(&self, usage: Option<(u64, u64)>);
 }
 
 /// Requests in flight per org unless [`SalesforceClient::with_max_connections`] says otherwise.
@@ -113,6 +122,7 @@ impl SalesforceClient {
             timeout,
             api_usage: std::sync::Mutex::new(None),
             in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONNECTIONS)),
+            observer: std::sync::OnceLock::new(),
         })
     }
 
@@ -123,6 +133,12 @@ impl SalesforceClient {
             .unwrap_or_else(|_| panic!("with_max_connections before the client is shared"));
         me.in_flight = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
         Arc::new(me)
+    }
+
+    /// Tells `observer` of every answer from now on (once per client; a
+    /// second observer is ignored).
+    pub fn observe(&self, observer: Arc<dyn CallObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     pub fn api_usage(&self) -> Option<(u64, u64)> {
@@ -237,12 +253,15 @@ impl SalesforceClient {
                 SalesforceError::Unavailable(format!("could not reach Salesforce: {}", root(&e)))
             }
         })?;
-        if let Some(usage) = resp
+        let usage = resp
             .headers()
             .get("sforce-limit-info")
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_limit_info)
-        {
+            .and_then(parse_limit_info);
+        if let Some(o) = self.observer.get() {
+            o.answered(usage);
+        }
+        if let Some(usage) = usage {
             *self.api_usage.lock().unwrap() = Some(usage);
             if usage.1 > 0 && usage.0 * 10 >= usage.1 * 9 {
                 tracing::warn!(

@@ -4,11 +4,14 @@
 //!
 //! Every table is keyed by a workspace id. `workspaces` and `settings`
 //! leave room for many workspaces and their settings (issue 10).
+//! Version 4: `api_usage`, the API budget's calls per workspace per UTC day
+//! and the org's last `Sforce-Limit-Info` (issue 12).
 
 /// (version, SQL) for SQLite.
-pub const SQLITE: &[(i64, &str)] = &[(
-    1,
-    "
+pub const SQLITE: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE workspaces (
     workspace_id TEXT PRIMARY KEY,
     created_at   INTEGER NOT NULL
@@ -73,13 +76,29 @@ CREATE TABLE form_ledger (
     PRIMARY KEY (workspace_id, idem_key)
 );
 ",
-)];
+    ),
+    (
+        4,
+        "
+CREATE TABLE api_usage (
+    workspace_id TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    app_calls    INTEGER NOT NULL DEFAULT 0,
+    org_used     INTEGER,
+    org_limit    INTEGER,
+    org_seen_at  INTEGER,
+    PRIMARY KEY (workspace_id, day)
+);
+",
+    ),
+];
 
 /// (version, SQL) for PostgreSQL. Times are milliseconds since the epoch,
 /// as on SQLite, so both backends share the same logic.
-pub const POSTGRES: &[(i64, &str)] = &[(
-    1,
-    "
+pub const POSTGRES: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE workspaces (
     workspace_id TEXT PRIMARY KEY,
     created_at   BIGINT NOT NULL
@@ -144,4 +163,19 @@ CREATE TABLE form_ledger (
     PRIMARY KEY (workspace_id, idem_key)
 );
 ",
-)];
+    ),
+    (
+        4,
+        "
+CREATE TABLE api_usage (
+    workspace_id TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    app_calls    BIGINT NOT NULL DEFAULT 0,
+    org_used     BIGINT,
+    org_limit    BIGINT,
+    org_seen_at  BIGINT,
+    PRIMARY KEY (workspace_id, day)
+);
+",
+    ),
+];

@@ -22,6 +22,7 @@ pub mod legacy;
 pub mod migrations;
 mod postgres;
 mod sqlite;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,8 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Database, Secret};
+
+pub use usage::{OrgUsage, UsageDay};
 
 /// The workspace id of single-workspace mode when `INTERCOM_WORKSPACE_ID`
 /// is not set.

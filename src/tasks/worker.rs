@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 
 use super::rules::{self, TaskKind};
 use super::{TaskError, TaskFields, Tasks};
+use crate::budget::{Budget, Gate};
 use crate::salesforce::SalesforceError;
 use crate::store::{Failure, Job, Park, Store, JOB_LEASE};
 
@@ -65,6 +66,8 @@ pub struct Worker {
     retention: Duration,
     /// Changes when a Salesforce session starts working again.
     connected: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The API budget: past its background share, jobs wait.
+    budget: Option<Budget>,
 }
 
 /// `base · 2^attempts`, at most five minutes.
@@ -88,6 +91,7 @@ impl Worker {
     pub fn new(tasks: Arc<Tasks>, store: Store, wake: Arc<Notify>) -> Worker {
         Worker {
             connected: None,
+            budget: None,
             tasks,
             store,
             wake,
@@ -122,6 +126,31 @@ impl Worker {
         self
     }
 
+    /// Jobs wait while `budget` holds background work back (the sidebar
+    /// keeps the reserve).
+    pub fn with_budget(mut self, budget: Budget) -> Worker {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// How long the API budget holds background work back (`None`: go).
+    /// A budget that cannot be read does not stop the queue.
+    pub async fn budget_wait(&self) -> Option<Duration> {
+        let budget = self.budget.as_ref()?;
+        match budget.background().await {
+            Ok(Gate::Go) => None,
+            Ok(g @ Gate::Wait { .. }) => {
+                let now = chrono::DateTime::from_timestamp_millis(self.store.clock().now_ms())
+                    .unwrap_or_else(chrono::Utc::now);
+                Some(g.wait_from(now).max(Duration::from_millis(1)))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "API budget unreadable; the queue goes on");
+                None
+            }
+        }
+    }
+
     /// `QUEUE_RETENTION_DAYS`.
     pub fn with_retention(mut self, d: Duration) -> Worker {
         self.retention = d;
@@ -153,9 +182,14 @@ impl Worker {
             match self.run_once().await {
                 Ok(true) => continue,
                 Ok(false) => {
-                    let wait = match self.store.next_wait().await {
-                        Ok(Some(d)) => d.min(Duration::from_secs(30)),
-                        _ => Duration::from_secs(30),
+                    let wait = match self.budget_wait().await {
+                        // Held by the budget: look again now and then (the
+                        // cap may change, the org's usage drop).
+                        Some(d) => d.min(Duration::from_secs(60)),
+                        None => match self.store.next_wait().await {
+                            Ok(Some(d)) => d.min(Duration::from_secs(30)),
+                            _ => Duration::from_secs(30),
+                        },
                     };
                     let reconnected = async {
                         match self.connected.as_mut() {
@@ -198,8 +232,16 @@ impl Worker {
         }
     }
 
-    /// Claims and handles the next due notification; `false` when none is due.
+    /// Claims and handles the next due notification; `false` when none is
+    /// due, or the API budget holds background work back.
     pub async fn run_once(&self) -> Result<bool, TaskError> {
+        if let Some(wait) = self.budget_wait().await {
+            tracing::info!(
+                wait_s = wait.as_secs(),
+                "API budget: background work waits so the sidebar keeps its reserve"
+            );
+            return Ok(false);
+        }
         let Some(job) = self.store.claim(self.lease).await? else {
             return Ok(false);
         };

@@ -5,6 +5,7 @@
 mod common;
 
 mod answer_size;
+mod budget;
 
 mod connections;
 mod edge;
