@@ -85,8 +85,10 @@ pub fn build(config: &Config, store: Store) -> Result<App, BuildError> {
 /// bad file stops start-up, naming the key).
 pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
     store.ready().await?;
-    crate::settings::load_at_start(config, &store).await?;
-    build(config, store)
+    let settings = crate::settings::load_at_start(config, &store).await?;
+    let app = build(config, store)?;
+    app.budget.set_policy(Policy::from(&settings.budget));
+    Ok(app)
 }
 
 /// [`build`], with a fault point in the task worker (crash tests).

@@ -15,6 +15,8 @@
 //! - The sidebar is never refused by the budget: it is what the reserve is
 //!   for. Nothing here blocks a teammate's request.
 //!
+//! - Health: the last good call and the last error, for the console.
+//!
 //! The rule is a pure function ([`gate`]) of the policy, the day's counts
 //! and the time.
 
@@ -46,6 +48,15 @@ impl Default for Policy {
         Policy {
             daily_cap: 0,
             background_share: 80,
+        }
+    }
+}
+
+impl From<&crate::settings::Budget> for Policy {
+    fn from(b: &crate::settings::Budget) -> Policy {
+        Policy {
+            daily_cap: b.daily_cap,
+            background_share: b.background_share,
         }
     }
 }
@@ -153,6 +164,7 @@ pub struct Budget {
     policy: Arc<Mutex<Policy>>,
     /// Serialises flushes (so a reader sees every call counted before it).
     flush_lock: Arc<tokio::sync::Mutex<()>>,
+    health: Arc<Mutex<Health>>,
 }
 
 impl std::fmt::Debug for Budget {
@@ -182,7 +194,16 @@ impl Budget {
             pending: Arc::default(),
             policy: Arc::new(Mutex::new(policy)),
             flush_lock: Arc::default(),
+            health: Arc::default(),
         }
+    }
+
+    /// The org's last good call and last error (this process).
+    pub fn health(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn policy(&self) -> Policy {
@@ -296,9 +317,30 @@ impl Budget {
 }
 
 impl CallObserver for Budget {
-    fn answered(&self, usage: Option<(u64, u64)>) {
+    fn answered(&self, status: u16, usage: Option<(u64, u64)>, body: &[u8]) {
         self.count(usage);
+        let now = self.now();
+        let mut h = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        if (200..400).contains(&status) {
+            h.last_good_call = Some(now);
+        } else if status != 401 {
+            // A 401 is refreshed and retried by the client.
+            let e = crate::salesforce::SalesforceError::from_response(status, body);
+            h.last_error = Some((now, e.to_string()));
+        }
     }
+
+    fn unreachable(&self, error: &str) {
+        let mut h = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        h.last_error = Some((self.now(), error.to_string()));
+    }
+}
+
+/// The org's last good call and last error, as this process saw them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub last_good_call: Option<DateTime<Utc>>,
+    pub last_error: Option<(DateTime<Utc>, String)>,
 }
 
 #[cfg(test)]
@@ -394,16 +436,16 @@ mod tests {
         let a = Budget::new(store.clone(), Policy::default());
         let b = Budget::new(store.for_workspace("other"), Policy::default());
         for _ in 0..3 {
-            a.answered(Some((40, 15000)));
+            a.answered(200, Some((40, 15000)), b"{}");
         }
-        b.answered(None);
+        b.answered(200, None, b"{}");
         let today = a.today().await.unwrap();
         assert_eq!(today.app_calls, 3);
         assert_eq!(today.org.map(|o| (o.used, o.limit)), Some((40, 15000)));
         assert_eq!(b.today().await.unwrap().app_calls, 1);
         // Another process on the same database adds to the same row.
         let again = Budget::new(store.clone(), Policy::default());
-        again.answered(Some((45, 15000)));
+        again.answered(200, Some((45, 15000)), b"{}");
         again.flush().await.unwrap();
         let today = a.today().await.unwrap();
         assert_eq!(today.app_calls, 4);
@@ -429,10 +471,10 @@ mod tests {
             },
         );
         for _ in 0..4 {
-            budget.answered(None);
+            budget.answered(200, None, b"{}");
         }
         assert_eq!(budget.background().await.unwrap(), Gate::Go);
-        budget.answered(None);
+        budget.answered(200, None, b"{}");
         assert!(matches!(
             budget.background().await.unwrap(),
             Gate::Wait {

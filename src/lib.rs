@@ -59,6 +59,9 @@
 //!   Uses `canvas`, `config`, `actions`, `panels` (components only).
 //! - [`routes`]: the HTTP surface; thin handlers. Uses `edge`, `sidebar`,
 //!   `tasks` (the webhook route), `panels` (the panic screen).
+//! - [`console`]: the admin console's pages (pure templates over view
+//!   models), its settings form and the describe checks. Uses `budget`,
+//!   `settings`, `store`, `fields`, `salesforce`.
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser,
 //!   through the app's own HTTP routes). Uses `canvas`, `config`, `intercom`.
 //! - [`answer`]: a canvas as Intercom gets it: serialised once, at most
@@ -78,6 +81,7 @@ pub mod app;
 pub mod budget;
 pub mod canvas;
 pub mod config;
+pub mod console;
 pub mod edge;
 pub mod fields;
 pub mod forms;

@@ -102,7 +102,10 @@ pub struct SalesforceClient {
 /// and the org's `Sforce-Limit-Info: api-usage=used/limit` when the answer
 /// carried it. Must not block (it runs on the request's path).
 pub trait CallObserver: Send + Sync {
-    fn answered(&self, usage: Option<(u64, u64)>);
+    /// An answer with this status (and body) came back.
+    fn answered(&self, status: u16, usage: Option<(u64, u64)>, body: &[u8]);
+    /// The org could not be reached (no answer).
+    fn unreachable(&self, _error: &str) {}
 }
 
 /// Requests in flight per org unless [`SalesforceClient::with_max_connections`] says otherwise.
@@ -247,20 +250,21 @@ impl SalesforceClient {
             .await
             .expect("the semaphore is never closed");
         let resp = req.send().await.map_err(|e| {
-            if e.is_timeout() {
+            let err = if e.is_timeout() {
                 SalesforceError::Timeout(self.timeout)
             } else {
                 SalesforceError::Unavailable(format!("could not reach Salesforce: {}", root(&e)))
+            };
+            if let Some(o) = self.observer.get() {
+                o.unreachable(&err.to_string());
             }
+            err
         })?;
         let usage = resp
             .headers()
             .get("sforce-limit-info")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_limit_info);
-        if let Some(o) = self.observer.get() {
-            o.answered(usage);
-        }
         if let Some(usage) = usage {
             *self.api_usage.lock().unwrap() = Some(usage);
             if usage.1 > 0 && usage.0 * 10 >= usage.1 * 9 {
@@ -275,6 +279,9 @@ impl SalesforceClient {
         let body = resp.bytes().await.map_err(|e| {
             SalesforceError::Unavailable(format!("reading Salesforce's answer: {}", root(&e)))
         })?;
+        if let Some(o) = self.observer.get() {
+            o.answered(status.as_u16(), usage, &body);
+        }
         Ok(Reply { status, body })
     }
 

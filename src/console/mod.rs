@@ -1,0 +1,246 @@
+//! The admin console at `/admin`: the Salesforce connection, the settings
+//! (checked against the org's describes), the sync errors and the API
+//! budget of one workspace, in the browser.
+//!
+//! - [`view`]: the pages, pure functions of typed view models (templates
+//!   compiled in).
+//! - [`form`]: the Settings form as typed, to and from `WorkspaceSettings`.
+//! - [`checks`]: settings against the describes (pure; the settings file's
+//!   loader can call it too).
+//! - this module: what a page needs, gathered from the workspace's store,
+//!   budget and Salesforce client, and the saves.
+
+pub mod checks;
+pub mod form;
+pub mod view;
+
+#[cfg(test)]
+mod view_tests;
+
+use std::sync::Arc;
+
+use checks::{Attribute, OrgDescribes, Problem};
+use form::SettingsForm;
+use view::{
+    ConnectionPage, Frame, IntercomView, OrgView, SettingsOptions, SettingsPage, UsageView,
+};
+
+use crate::budget::Budget;
+use crate::fields::describe::Describe;
+use crate::salesforce::client::SubRequest;
+use crate::salesforce::SalesforceClient;
+use crate::settings::{SettingsError, WorkspaceSettings};
+use crate::store::{Store, StoreError};
+
+/// Days of calls the Connection page shows.
+pub const USAGE_DAYS: u64 = 7;
+
+/// The objects whose describes the settings are checked against.
+pub const OBJECTS: &[&str] = &["Contact", "Account", "Opportunity", "Lead", "Case"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
+    #[error("{0}")]
+    Budget(#[from] crate::budget::BudgetError),
+}
+
+/// One workspace, as the console sees it.
+#[derive(Clone)]
+pub struct Workspace {
+    pub id: String,
+    pub name: Option<String>,
+    /// `us`, `eu`, `au`.
+    pub region: String,
+    pub store: Store,
+    pub budget: Budget,
+    pub client: Arc<SalesforceClient>,
+    /// What the workspace has without settings of its own.
+    pub defaults: WorkspaceSettings,
+    /// The Intercom access token: configured (and not refused).
+    pub intercom_token: Option<bool>,
+}
+
+/// Where the Connection page's buttons post (the Salesforce connect flow's
+/// routes).
+#[derive(Debug, Clone)]
+pub struct ConnectActions {
+    pub connect: String,
+    pub disconnect: String,
+}
+
+impl Workspace {
+    /// The workspace's settings (stored, else the defaults).
+    pub async fn settings(&self) -> Result<WorkspaceSettings, ConsoleError> {
+        Ok(WorkspaceSettings::load(&self.store, &self.defaults).await?)
+    }
+
+    /// The describes of [`OBJECTS`], in one round trip; an object
+    /// Salesforce would not describe is left out (the checks say so).
+    pub async fn describes(&self) -> OrgDescribes {
+        let subs: Vec<SubRequest> = OBJECTS
+            .iter()
+            .map(|o| SubRequest {
+                method: "GET",
+                url: self.client.data_path(&format!("sobjects/{o}/describe")),
+                reference_id: o.to_string(),
+                body: None,
+                http_headers: None,
+            })
+            .collect();
+        let mut out = OrgDescribes::default();
+        match self.client.composite(&subs).await {
+            Ok(answers) => {
+                for a in answers {
+                    let object = a.reference_id.clone();
+                    match a.into_result::<serde_json::Value>() {
+                        Ok(v) => match Describe::parse(&v) {
+                            Ok(d) => out = out.with(d),
+                            Err(e) => tracing::warn!(%object, error = %e, "unreadable describe"),
+                        },
+                        Err(e) => tracing::warn!(%object, error = %e, "describe refused"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "describes for the console failed"),
+        }
+        out
+    }
+
+    pub async fn connection_page(
+        &self,
+        frame: Frame,
+        actions: &ConnectActions,
+    ) -> Result<ConnectionPage, ConsoleError> {
+        let row = self.store.connection().await?.unwrap_or_default();
+        let health = self.budget.health();
+        let usage = self.budget.usage(USAGE_DAYS).await?;
+        let (state, state_text) = if row.revoked.is_some() {
+            (
+                "revoked",
+                "Salesforce refused the connection: reconnect to go on.".to_string(),
+            )
+        } else if row.refresh_token.is_some() || row.access_token.is_some() {
+            ("connected", "Connected".to_string())
+        } else {
+            ("not_connected", "Not connected".to_string())
+        };
+        Ok(ConnectionPage {
+            frame,
+            org: OrgView {
+                state,
+                state_text,
+                instance_url: row.instance_url.clone(),
+                org_id: row.org_id.clone(),
+                user: row.user_id.clone(),
+                connected_since: None,
+                last_good_call: health.last_good_call.map(view::time),
+                last_error: health
+                    .last_error
+                    .map(|(t, e)| format!("{} — {e}", view::time(t)))
+                    .or(row.revoked.clone()),
+                connect_action: actions.connect.clone(),
+                disconnect_action: actions.disconnect.clone(),
+            },
+            intercom: IntercomView {
+                workspace_id: self.id.clone(),
+                workspace_name: self.name.clone(),
+                region: self.region.to_uppercase(),
+                token_status: match self.intercom_token {
+                    Some(true) => "Set".to_string(),
+                    Some(false) => "Refused by Intercom: reinstall the app".to_string(),
+                    None => "Not set: notes and conversation reads are off".to_string(),
+                },
+            },
+            usage: UsageView::of(&usage),
+        })
+    }
+
+    /// The Settings page: the stored settings, or `typed` (a refused save)
+    /// with its problems.
+    pub async fn settings_page(
+        &self,
+        frame: Frame,
+        attributes: &[Attribute],
+        typed: Option<(SettingsForm, Vec<Problem>)>,
+    ) -> Result<SettingsPage, ConsoleError> {
+        let org = self.describes().await;
+        let (form, problems) = match typed {
+            Some(t) => t,
+            None => (
+                SettingsForm::from_settings(&self.settings().await?),
+                Vec::new(),
+            ),
+        };
+        Ok(SettingsPage {
+            frame,
+            form,
+            problems,
+            options: SettingsOptions::of(&org, attributes),
+            import_text: String::new(),
+        })
+    }
+
+    /// Saves what the form says if it passes every check, else answers the
+    /// problems (nothing saved).
+    pub async fn save_form(
+        &self,
+        typed: &SettingsForm,
+        attributes: Option<&[Attribute]>,
+    ) -> Result<Result<WorkspaceSettings, Vec<Problem>>, ConsoleError> {
+        let current = self.settings().await?;
+        let settings = match typed.to_settings(&current) {
+            Ok(s) => s,
+            Err(p) => return Ok(Err(p)),
+        };
+        self.save_checked(settings, attributes).await
+    }
+
+    /// Imports a settings file (over the defaults, as `SETTINGS_FILE` is
+    /// read) if it passes every check.
+    pub async fn import(
+        &self,
+        text: &str,
+        attributes: Option<&[Attribute]>,
+    ) -> Result<Result<WorkspaceSettings, Vec<Problem>>, ConsoleError> {
+        let settings = match WorkspaceSettings::from_toml(text, &self.defaults) {
+            Ok(s) => s,
+            Err(SettingsError::Invalid { key, reason }) => {
+                return Ok(Err(vec![Problem::new(
+                    "import",
+                    format!("{key}: {reason}"),
+                )]))
+            }
+            Err(e) => return Ok(Err(vec![Problem::new("import", e.to_string())])),
+        };
+        Ok(self.save_checked(settings, attributes).await?.map_err(|p| {
+            p.into_iter()
+                .map(|p| Problem::new("import", format!("{}: {}", p.key, p.message)))
+                .collect()
+        }))
+    }
+
+    async fn save_checked(
+        &self,
+        settings: WorkspaceSettings,
+        attributes: Option<&[Attribute]>,
+    ) -> Result<Result<WorkspaceSettings, Vec<Problem>>, ConsoleError> {
+        let org = self.describes().await;
+        let problems = checks::check(&settings, &org, attributes);
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        settings.save(&self.store).await?;
+        self.budget
+            .set_policy(crate::budget::Policy::from(&settings.budget));
+        Ok(Ok(settings))
+    }
+
+    /// The settings file of this workspace (every key written).
+    pub async fn export(&self) -> Result<String, ConsoleError> {
+        Ok(self.settings().await?.to_toml())
+    }
+}
