@@ -78,6 +78,42 @@ CREATE TABLE form_ledger (
 ",
     ),
     (
+        3,
+        "
+CREATE TABLE sync_errors (
+    workspace_id    TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    attempted       TEXT NOT NULL,
+    code            TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    fields          TEXT NOT NULL,
+    job_id          TEXT,
+    attempts        INTEGER NOT NULL,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    next_retry      INTEGER,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX sync_errors_seen ON sync_errors (workspace_id, last_seen);
+CREATE TABLE conversation_cases (
+    workspace_id    TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    case_id         TEXT NOT NULL,
+    case_number     TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, conversation_id)
+);
+CREATE TABLE action_tokens (
+    workspace_id TEXT PRIMARY KEY,
+    token_hash   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+",
+    ),
+    (
         4,
         "
 CREATE TABLE api_usage (
@@ -161,6 +197,42 @@ CREATE TABLE form_ledger (
     lease_until  BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, idem_key)
+);
+",
+    ),
+    (
+        3,
+        "
+CREATE TABLE sync_errors (
+    workspace_id    TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    attempted       TEXT NOT NULL,
+    code            TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    fields          TEXT NOT NULL,
+    job_id          TEXT,
+    attempts        INTEGER NOT NULL,
+    first_seen      BIGINT NOT NULL,
+    last_seen       BIGINT NOT NULL,
+    next_retry      BIGINT,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX sync_errors_seen ON sync_errors (workspace_id, last_seen);
+CREATE TABLE conversation_cases (
+    workspace_id    TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    case_id         TEXT NOT NULL,
+    case_number     TEXT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, conversation_id)
+);
+CREATE TABLE action_tokens (
+    workspace_id TEXT PRIMARY KEY,
+    token_hash   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL
 );
 ",
     ),

@@ -1,7 +1,8 @@
 //! The durable store: everything that must survive a restart or be shared
 //! by replicas — the Salesforce connection (refresh and access token,
 //! instance URL, org id), the webhook queue, the conversation → Task map,
-//! the form idempotency ledger — behind one type, [`Store`], on one of two
+//! the form idempotency ledger, the workspace settings, the sync errors and
+//! the conversation → Case map ([`sync_errors`]) — behind one type, [`Store`], on one of two
 //! backends chosen by `DATABASE_URL`:
 //!
 //! - SQLite ([`sqlite`], through `rusqlite`, bundled): the default, a file
@@ -22,6 +23,7 @@ pub mod legacy;
 pub mod migrations;
 mod postgres;
 mod sqlite;
+pub mod sync_errors;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Database, Secret};
 
+pub use sync_errors::{
+    sync_error_id, token_hash, MappedCase, NewSyncError, SyncError, SyncKind, SYNC_ERROR_RETENTION,
+};
 pub use usage::{OrgUsage, UsageDay};
 
 /// The workspace id of single-workspace mode when `INTERCOM_WORKSPACE_ID`
