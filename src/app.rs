@@ -24,9 +24,11 @@ pub struct App {
     pub sidebar: Arc<Sidebar>,
     pub intercom: Arc<IntercomClient>,
     pub tasks: Arc<Tasks>,
-    /// With `AUTO_TASKS` on: the durable queue, the worker's wake-up and
-    /// the worker itself (already running).
+    /// The durable queue and the worker's wake-up (the worker runs whatever
+    /// the settings: they say per workspace what it does).
     pub task_queue: Option<(Store, Arc<tokio::sync::Notify>)>,
+    /// The automatic-case flow.
+    pub cases: Arc<crate::cases::Cases>,
     /// The store: the Salesforce connection, the queue, the maps, the ledger.
     pub store: Store,
     pub worker: Option<tokio::task::JoinHandle<()>>,
@@ -88,6 +90,14 @@ pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
     let settings = crate::settings::load_at_start(config, &store).await?;
     let app = build(config, store)?;
     app.budget.set_policy(Policy::from(&settings.budget));
+    // Mappings are checked against the org's Case describe: a bad one
+    // stops start-up; an org that cannot be reached is only warned about
+    // (every case write checks its values again).
+    match app.cases.check_settings(&settings).await {
+        Ok(()) => {}
+        Err(crate::cases::CheckError::Refused(e)) => return Err(e.into()),
+        Err(e) => tracing::warn!(error = %e, "attribute mappings not checked"),
+    }
     Ok(app)
 }
 
@@ -185,28 +195,45 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
             }
         }
     });
-    let (task_queue, worker) = if config.auto_tasks {
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
-            .with_connected(connected)
-            .with_retention(config.queue_retention)
-            .with_budget(budget.clone());
-        if let Some(f) = extras.fault {
-            w = w.with_fault(f);
-        }
-        if let Some(l) = extras.job_lease {
-            w = w.with_lease(l);
-        }
-        (Some((store.clone(), wake)), Some(w.spawn()))
-    } else {
-        (None, None)
-    };
+    let case_service = crate::services::case::CaseService::new(
+        sidebar.client().clone(),
+        Arc::new(DurableLedger(store.ledger(ledger_lease))),
+    );
+    let cases = Arc::new(crate::cases::Cases::new(
+        case_service,
+        intercom.clone(),
+        config.workspace_id.clone(),
+        config.case_external_id_field.clone(),
+    ));
+    let defaults = crate::settings::WorkspaceSettings::defaults(config);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
+        .with_connected(connected)
+        .with_retention(config.queue_retention)
+        .with_cases(cases.clone(), defaults.clone())
+        .with_budget(budget.clone());
+    if let Some(f) = extras.fault {
+        w = w.with_fault(f);
+    }
+    if let Some(l) = extras.job_lease {
+        w = w.with_lease(l);
+    }
+    let (task_queue, worker) = (Some((store.clone(), wake.clone())), Some(w.spawn()));
+    let case_action = Arc::new(crate::cases::action::CaseAction {
+        cases: cases.clone(),
+        store: store.clone(),
+        wake,
+        defaults,
+        token: config.action_token.clone(),
+        wait: config.salesforce_timeout,
+    });
     let router = routes::router(AppState {
         intercom_secret: SigningSecret(config.intercom_client_secret.clone()),
         sidebar: sidebar.clone(),
         webhooks: Arc::new(
             Webhooks::new(task_queue.clone()).with_workspace(config.workspace_id.clone()),
         ),
+        case_action,
     });
     Ok(App {
         router,
@@ -214,6 +241,7 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         intercom,
         tasks,
         task_queue,
+        cases,
         store,
         worker,
         budget,

@@ -90,6 +90,7 @@ const SECRET_SETTINGS: &[&str] = &[
     "SALESFORCE_REFRESH_TOKEN",
     "INTERCOM_ACCESS_TOKEN",
     "DATABASE_URL",
+    "ACTION_TOKEN",
 ];
 
 /// The Salesforce settings whose presence means "a real org".
@@ -255,6 +256,25 @@ impl FromStr for FieldList {
                 "expected comma-separated field API names, got {bad:?}"
             )),
             None => Ok(FieldList(fields)),
+        }
+    }
+}
+
+/// One field API name (`SALESFORCE_CASE_EXTERNAL_ID_FIELD`).
+#[derive(Debug, Clone)]
+struct FieldName(String);
+
+impl FromStr for FieldName {
+    type Err = String;
+    fn from_str(v: &str) -> Result<FieldName, String> {
+        if v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            Ok(FieldName(v.to_string()))
+        } else {
+            Err(format!(
+                "expected a field API name (e.g. Intercom_Conversation_Id__c), got {v:?}"
+            ))
         }
     }
 }
@@ -427,6 +447,10 @@ struct Env {
     queue_retention_days: u64,
     #[serde(default)]
     settings_file: Option<PathBuf>,
+    #[serde(default)]
+    action_token: Option<Secret>,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    salesforce_case_external_id_field: Option<FieldName>,
 }
 
 /// `SALESFORCE_MAX_CONNECTIONS` unset: requests in flight to one org at once.
@@ -626,6 +650,11 @@ pub struct Config {
     /// `SETTINGS_FILE`: a TOML file of the workspace's settings
     /// (`settings::WorkspaceSettings`), loaded at start-up into the store.
     pub settings_file: Option<PathBuf>,
+    /// `ACTION_TOKEN`: the Workflow action's bearer token (single-workspace mode).
+    pub action_token: Option<Secret>,
+    /// `SALESFORCE_CASE_EXTERNAL_ID_FIELD`: an external-id field on Case the
+    /// automatic case is upserted on (its value: the conversation id).
+    pub case_external_id_field: Option<String>,
 }
 
 /// Settings of the Create Lead and New Case forms.
@@ -757,6 +786,8 @@ impl Config {
             database: env.database_url,
             queue_retention: Duration::from_secs(env.queue_retention_days * 24 * 3600),
             settings_file: env.settings_file,
+            action_token: env.action_token,
+            case_external_id_field: env.salesforce_case_external_id_field.map(|f| f.0),
         })
     }
 
@@ -978,7 +1009,7 @@ mod tests {
     fn validate_knows_every_setting_and_only_those() {
         let names = setting_names();
         assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
-        assert_eq!(names.len(), 32);
+        assert_eq!(names.len(), 34);
         for n in names {
             assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
         }

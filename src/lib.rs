@@ -49,6 +49,10 @@
 //! - [`tasks`]: Salesforce Tasks from conversations: the manual flow, the
 //!   webhook route, the durable queue and its worker. Uses `panels`,
 //!   `salesforce`, `intercom`, and `edge` for the webhook's extractor.
+//! - [`cases`]: automatic Salesforce Cases (triggers, the Workflow action
+//!   `POST /actions/salesforce-case`, attribute mappings, sync errors).
+//!   Uses `services` (CaseService), `settings`, `store`, `intercom`,
+//!   `fields`, `tasks::rules` (transcripts).
 //! - [`sidebar`]: what one Canvas Kit request shows: workspace check,
 //!   dispatch on the action, the panel (cache, fetch, stale fallback). Uses
 //!   `forms`, `tasks`, `profile`, `panels`, `actions`.
@@ -80,6 +84,7 @@ pub mod answer;
 pub mod app;
 pub mod budget;
 pub mod canvas;
+pub mod cases;
 pub mod config;
 pub mod console;
 pub mod edge;

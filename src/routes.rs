@@ -21,11 +21,19 @@ pub struct AppState {
     pub intercom_secret: SigningSecret,
     pub sidebar: Arc<Sidebar>,
     pub webhooks: Arc<Webhooks>,
+    /// `POST /actions/salesforce-case`.
+    pub case_action: Arc<crate::cases::action::CaseAction>,
 }
 
 impl FromRef<AppState> for SigningSecret {
     fn from_ref(s: &AppState) -> SigningSecret {
         s.intercom_secret.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<crate::cases::action::CaseAction> {
+    fn from_ref(s: &AppState) -> Arc<crate::cases::action::CaseAction> {
+        s.case_action.clone()
     }
 }
 
@@ -49,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(canvas)
         .route("/healthz", get(healthz))
         .route("/webhooks/intercom", crate::tasks::webhook::route())
+        .route("/actions/salesforce-case", crate::cases::action::route())
         .with_state(state)
 }
 

@@ -31,6 +31,8 @@ struct Inner {
     admins: Vec<Value>,
     contacts: Vec<Value>,
     conversations: Mutex<Vec<Value>>,
+    /// `GET /data_attributes` definitions (`fixtures/intercom/data_attributes.json`).
+    data_attributes: Vec<Value>,
     notes: Mutex<Vec<Note>>,
     fail_status: Mutex<Option<u16>>,
     requests: Mutex<Vec<String>>,
@@ -60,6 +62,11 @@ impl FakeIntercom {
             admins: load(fixtures_dir, "admins.json")?,
             contacts: load(fixtures_dir, "contacts.json")?,
             conversations: Mutex::new(load(fixtures_dir, "conversations.json")?),
+            data_attributes: match load(fixtures_dir, "data_attributes.json") {
+                Ok(v) => v,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e),
+            },
             notes: Mutex::new(Vec::new()),
             fail_status: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
@@ -71,6 +78,7 @@ impl FakeIntercom {
             .route("/contacts/{id}/companies", get(get_contact_companies))
             .route("/conversations/{id}", get(get_conversation))
             .route("/conversations/{id}/reply", post(reply))
+            .route("/data_attributes", get(list_data_attributes))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -113,6 +121,28 @@ impl FakeIntercom {
         let mut all = self.inner.conversations.lock().unwrap();
         all.retain(|c| c["id"] != conversation["id"]);
         all.push(conversation);
+    }
+
+    /// Sets conversation attributes (`custom_attributes`), as a teammate or
+    /// a Workflow would.
+    pub fn set_attributes(&self, conversation_id: &str, attributes: Value) {
+        let mut all = self.inner.conversations.lock().unwrap();
+        if let Some(c) = all.iter_mut().find(|c| c["id"] == conversation_id) {
+            if !c["custom_attributes"].is_object() {
+                c["custom_attributes"] = json!({});
+            }
+            for (k, v) in attributes.as_object().into_iter().flatten() {
+                c["custom_attributes"][k] = v.clone();
+            }
+        }
+    }
+
+    /// Sets the conversation's title.
+    pub fn set_title(&self, conversation_id: &str, title: &str) {
+        let mut all = self.inner.conversations.lock().unwrap();
+        if let Some(c) = all.iter_mut().find(|c| c["id"] == conversation_id) {
+            c["title"] = json!(title);
+        }
     }
 }
 
@@ -253,6 +283,25 @@ async fn get_conversation(
         Some(c) => Json(c.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "Resource Not Found"),
     }
+}
+
+/// `GET /data_attributes?model=conversation`: the attribute definitions
+/// of one model (all without `model`), as a `list`.
+async fn list_data_attributes(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = gate(&inner, &headers, "GET /data_attributes".to_string()) {
+        return *r;
+    }
+    let data: Vec<Value> = inner
+        .data_attributes
+        .iter()
+        .filter(|a| q.get("model").is_none_or(|m| a["model"] == m.as_str()))
+        .cloned()
+        .collect();
+    Json(json!({"type": "list", "data": data})).into_response()
 }
 
 async fn reply(

@@ -108,6 +108,29 @@ pub struct Conversation {
     /// `conversation_parts.conversation_parts[]`
     #[serde(default, deserialize_with = "part_list")]
     pub conversation_parts: Vec<Part>,
+    /// The conversation's title (empty or absent when none was set).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Conversation attributes: name → value (text, number, boolean, or a
+    /// date as a Unix timestamp).
+    #[serde(default)]
+    pub custom_attributes: serde_json::Map<String, Value>,
+}
+
+/// One data attribute definition (`GET /data_attributes`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct DataAttribute {
+    pub name: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// `string`, `integer`, `float`, `boolean`, `date`, `datetime`.
+    #[serde(default)]
+    pub data_type: String,
+    /// A list attribute's options.
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub archived: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -301,6 +324,29 @@ impl IntercomClient {
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
             .collect())
+    }
+
+    /// `GET /data_attributes?model={model}`: the attribute definitions of
+    /// one model (`conversation`, `contact`, `company`), archived ones left out.
+    pub async fn data_attributes(
+        &self,
+        region: Option<&str>,
+        model: &str,
+    ) -> Result<Vec<DataAttribute>, IntercomError> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            data: Vec<DataAttribute>,
+        }
+        let list: List = self
+            .call(
+                region,
+                Method::GET,
+                &format!("/data_attributes?model={}", seg(model)),
+                None,
+            )
+            .await?;
+        Ok(list.data.into_iter().filter(|a| !a.archived).collect())
     }
 
     /// `POST /conversations/{id}/reply` with a note from `admin_id`.

@@ -146,3 +146,155 @@ impl CaseService {
         })
     }
 }
+
+/// How an upsert by external id came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    pub id: String,
+    /// `true`: no Case had the value, one was created.
+    pub created: bool,
+}
+
+/// The Case as the sidebar and the action show it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CaseSummary {
+    pub id: String,
+    #[serde(default)]
+    pub case_number: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub owner: Option<OwnerName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OwnerName {
+    #[serde(rename = "Name", default)]
+    pub name: Option<String>,
+}
+
+/// The header that keeps Salesforce's assignment rules from running on an
+/// update (and taking the Case from its owner).
+pub const NO_AUTO_ASSIGN: (&str, &str) = ("Sforce-Auto-Assign", "FALSE");
+
+impl CaseService {
+    /// Updates a Case; always with `Sforce-Auto-Assign: FALSE`.
+    pub async fn update(
+        &self,
+        case_id: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<(), crate::salesforce::SalesforceError> {
+        self.client
+            .update(
+                "Case",
+                case_id,
+                &Value::Object(fields.clone()),
+                &[NO_AUTO_ASSIGN],
+            )
+            .await
+    }
+
+    /// Creates or updates the Case whose external-id `field` is `value`
+    /// (`PATCH /sobjects/Case/{field}/{value}`): at most one Case per value
+    /// however often it is sent. `headers`: e.g. [`NO_AUTO_ASSIGN`] when
+    /// the Case is known to exist or has a chosen owner.
+    pub async fn upsert(
+        &self,
+        field: &str,
+        value: &str,
+        case: &NewCase,
+        headers: &[(&str, &str)],
+    ) -> Result<Upserted, crate::salesforce::SalesforceError> {
+        use crate::salesforce::SalesforceError;
+        let mut fields = case.fields.clone();
+        if !case.contact_id.is_empty() {
+            fields.insert("ContactId".into(), Value::String(case.contact_id.clone()));
+        }
+        if let Some(a) = &case.account_id {
+            fields.insert("AccountId".into(), Value::String(a.clone()));
+        }
+        if let Some(rt) = &case.record_type_id {
+            fields.insert("RecordTypeId".into(), Value::String(rt.clone()));
+        }
+        if let Some(o) = &case.owner_id {
+            fields.insert("OwnerId".into(), Value::String(o.clone()));
+        }
+        // The field is an API name (letters, digits, `_`); the value is one
+        // path segment.
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'_')
+            .remove(b'-')
+            .remove(b'.');
+        let seg = |s: &str| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string();
+        let path = self
+            .client
+            .data_path(&format!("sobjects/Case/{}/{}", seg(field), seg(value)));
+        let reply = self
+            .client
+            .call(
+                http::Method::PATCH,
+                &path,
+                Some(&Value::Object(fields)),
+                headers,
+            )
+            .await?;
+        if reply.status.as_u16() == 300 {
+            return Err(SalesforceError::Rejected {
+                status: 300,
+                errors: vec![crate::salesforce::error::ApiError {
+                    message: format!("several Cases have {field} = {value}"),
+                    error_code: "MULTIPLE_CHOICES".into(),
+                    fields: vec![field.to_string()],
+                }],
+            });
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            id: String,
+            #[serde(default)]
+            created: Option<bool>,
+        }
+        let a: Answer = crate::salesforce::client::parse(&reply.body)?;
+        Ok(Upserted {
+            created: a.created.unwrap_or(reply.status.as_u16() == 201),
+            id: a.id,
+        })
+    }
+
+    /// The Case's number, status and owner (one query).
+    pub async fn summary(
+        &self,
+        case_id: &str,
+    ) -> Result<Option<CaseSummary>, crate::salesforce::SalesforceError> {
+        let q = select(&["Id", "CaseNumber", "Status", "Owner.Name"], "Case")
+            .filter(Cond::eq("Id", case_id))
+            .limit(1);
+        Ok(self
+            .client
+            .query::<CaseSummary>(&q)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Adds a CaseComment (the transcript of one close).
+    pub async fn comment(
+        &self,
+        case_id: &str,
+        body: &str,
+    ) -> Result<String, crate::salesforce::SalesforceError> {
+        self.client
+            .create(
+                "CaseComment",
+                &serde_json::json!({"ParentId": case_id, "CommentBody": body}),
+                &[],
+            )
+            .await
+    }
+
+    /// The Salesforce client (describes, sessions).
+    pub fn client(&self) -> &Arc<SalesforceClient> {
+        &self.client
+    }
+}

@@ -32,8 +32,12 @@ use tokio::sync::Notify;
 use super::rules::{self, TaskKind};
 use super::{TaskError, TaskFields, Tasks};
 use crate::budget::{Budget, Gate};
+use crate::cases::{self, Cases, CASE_TOPIC_PREFIX};
 use crate::salesforce::SalesforceError;
-use crate::store::{Failure, Job, Park, Store, JOB_LEASE};
+use crate::settings::WorkspaceSettings;
+use crate::store::{
+    Failure, Job, NewSyncError, Park, Store, SyncKind, JOB_LEASE, SYNC_ERROR_RETENTION,
+};
 
 pub const TOPIC_CREATED: &str = "conversation.user.created";
 pub const TOPIC_CLOSED: &str = "conversation.admin.closed";
@@ -68,6 +72,10 @@ pub struct Worker {
     connected: Option<tokio::sync::watch::Receiver<u64>>,
     /// The API budget: past its background share, jobs wait.
     budget: Option<Budget>,
+    /// The automatic-case flow (jobs whose topic starts with `case:`).
+    cases: Option<Arc<Cases>>,
+    /// The workspace's settings when it has none stored (the environment's).
+    defaults: Option<WorkspaceSettings>,
 }
 
 /// `base · 2^attempts`, at most five minutes.
@@ -92,6 +100,8 @@ impl Worker {
         Worker {
             connected: None,
             budget: None,
+            cases: None,
+            defaults: None,
             tasks,
             store,
             wake,
@@ -151,6 +161,15 @@ impl Worker {
         }
     }
 
+    /// Dispatches case work to `cases`; `defaults` are the settings of a
+    /// workspace with none stored. Without them every notification is an
+    /// automatic-task job (as before settings existed).
+    pub fn with_cases(mut self, cases: Arc<Cases>, defaults: WorkspaceSettings) -> Worker {
+        self.cases = Some(cases);
+        self.defaults = Some(defaults);
+        self
+    }
+
     /// `QUEUE_RETENTION_DAYS`.
     pub fn with_retention(mut self, d: Duration) -> Worker {
         self.retention = d;
@@ -176,6 +195,9 @@ impl Worker {
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not delete old notifications"),
+                }
+                if let Err(e) = self.store.purge_sync_errors(SYNC_ERROR_RETENTION).await {
+                    tracing::warn!(error = %e, "could not delete old sync errors");
                 }
                 last_purge = Some(Instant::now());
             }
@@ -245,8 +267,17 @@ impl Worker {
         let Some(job) = self.store.claim(self.lease).await? else {
             return Ok(false);
         };
+        if job.topic.starts_with(CASE_TOPIC_PREFIX) {
+            self.run_case(&job).await?;
+            return Ok(true);
+        }
         match self.process(&job).await {
-            Ok(()) => self.store.mark_done(&job.id).await?,
+            Ok(()) => {
+                self.store.mark_done(&job.id).await?;
+                self.store
+                    .resolve_sync_error(SyncKind::AutoTask, &job.conversation_id)
+                    .await?;
+            }
             Err(e @ TaskError::Crashed(_)) => return Err(e),
             Err(e) => {
                 let retry = e.is_retryable() && job.attempts + 1 < MAX_ATTEMPTS;
@@ -263,17 +294,140 @@ impl Worker {
                 self.store
                     .mark_failed(&job.id, &e.to_string(), outcome)
                     .await?;
+                if !retry {
+                    // A parked automatic task is a sync error too.
+                    let (code, message, fields) = task_error_parts(&e);
+                    self.store
+                        .record_sync_error(&NewSyncError {
+                            kind: SyncKind::AutoTask,
+                            conversation_id: job.conversation_id.clone(),
+                            attempted: attempted_task(&job.topic).to_string(),
+                            code,
+                            message,
+                            fields,
+                            job_id: Some(job.id.clone()),
+                            next_retry: None,
+                        })
+                        .await?;
+                }
             }
         }
         Ok(true)
     }
 
+    /// The workspace's settings (the defaults when unreadable: a warning).
+    async fn settings(&self) -> Option<WorkspaceSettings> {
+        let defaults = self.defaults.as_ref()?;
+        match WorkspaceSettings::load(&self.store, defaults).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "workspace settings unreadable; using the environment's");
+                Some(defaults.clone())
+            }
+        }
+    }
+
     async fn process(&self, job: &Job) -> Result<(), TaskError> {
+        let settings = self.settings().await;
+        if let (Some(s), Some(_)) = (&settings, &self.cases) {
+            let wanted = match job.topic.as_str() {
+                TOPIC_CREATED => s.auto_cases.create_on_start,
+                TOPIC_CLOSED => s.auto_cases.update_on_close,
+                _ => false,
+            };
+            if wanted {
+                // The case work is a job of its own: retried, parked and
+                // retried from its sync error apart from the tasks. Its id
+                // follows the notification's, so a replay queues it once.
+                let fresh = self
+                    .store
+                    .enqueue(
+                        &format!("{}#case", job.id),
+                        &format!("{CASE_TOPIC_PREFIX}{}", job.topic),
+                        &job.conversation_id,
+                        job.workspace_id.as_deref(),
+                        b"{}",
+                    )
+                    .await?;
+                if fresh {
+                    self.wake.notify_one();
+                }
+            }
+            if !s.auto_tasks.enabled {
+                return Ok(());
+            }
+        }
         match job.topic.as_str() {
             TOPIC_CREATED => self.ensure_tasks(job).await.map(|_| ()),
             TOPIC_CLOSED => self.complete_tasks(job).await,
             _ => Ok(()),
         }
+    }
+
+    /// One case job: written, retried with back-off, or parked as a sync error.
+    async fn run_case(&self, job: &Job) -> Result<(), TaskError> {
+        let (Some(cases), Some(settings)) = (&self.cases, self.settings().await) else {
+            self.store
+                .mark_failed(
+                    &job.id,
+                    "automatic cases are not set up in this process",
+                    Failure::Parked(Park::Permanent),
+                )
+                .await?;
+            return Ok(());
+        };
+        let payload = self.store.job_payload(&job.id).await?.unwrap_or_default();
+        let mut req = cases::request_for(
+            &job.topic,
+            &job.conversation_id,
+            job.workspace_id.as_deref(),
+            &payload,
+        );
+        if req.closing {
+            // A close that comes before the create (or after a failed one)
+            // makes the Case when cases are made on start.
+            req.create = settings.auto_cases.create_on_start;
+        }
+        match cases.write(&self.store, &settings, &req).await {
+            Ok(w) => {
+                tracing::info!(
+                    conversation = %job.conversation_id, case = %w.case_id, status = w.status.as_str(),
+                    "automatic case written"
+                );
+                self.store.mark_done(&job.id).await?;
+                self.store
+                    .resolve_sync_error(SyncKind::AutoCase, &job.conversation_id)
+                    .await?;
+            }
+            Err(e) => {
+                let retry = e.is_transient() && job.attempts + 1 < MAX_ATTEMPTS;
+                let outcome = if retry {
+                    Failure::RetryIn(backoff(self.base_delay, job.attempts))
+                } else if e.needs_connection() {
+                    Failure::Parked(Park::Connection)
+                } else {
+                    Failure::Parked(Park::Permanent)
+                };
+                tracing::warn!(
+                    job = %job.id, conversation = %job.conversation_id,
+                    attempt = job.attempts + 1, error = %e, ?outcome, "automatic case failed"
+                );
+                self.store
+                    .mark_failed(&job.id, &e.to_string(), outcome)
+                    .await?;
+                if !retry {
+                    self.store
+                        .record_sync_error(&Cases::sync_error(
+                            &job.conversation_id,
+                            attempted_case(&job.topic),
+                            &e,
+                            Some(&job.id),
+                        ))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn crash_at(&self, point: FaultPoint) -> Result<(), TaskError> {
@@ -373,6 +527,49 @@ impl Worker {
             self.store.mark_completed(conv, &m.task_id).await?;
         }
         Ok(())
+    }
+}
+
+/// What a parked task job was doing, for its sync error.
+fn attempted_task(topic: &str) -> &'static str {
+    match topic {
+        TOPIC_CLOSED => "Complete the conversation's Salesforce Tasks with the transcript",
+        _ => "Open a Salesforce Task for the conversation",
+    }
+}
+
+/// What a case job was doing, for its sync error.
+fn attempted_case(topic: &str) -> &'static str {
+    if topic == cases::TOPIC_ACTION {
+        "Create or update the conversation's Case (Workflow action)"
+    } else if topic.ends_with(TOPIC_CLOSED) {
+        "Update the conversation's Case on close"
+    } else {
+        "Create the conversation's Case"
+    }
+}
+
+/// (code, message, fields) of a task failure for its sync error.
+fn task_error_parts(e: &TaskError) -> (String, String, Vec<String>) {
+    match e {
+        TaskError::Salesforce(SalesforceError::Rejected { errors, .. }) if !errors.is_empty() => (
+            errors[0].error_code.clone(),
+            errors
+                .iter()
+                .map(|x| x.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            errors.iter().flat_map(|x| x.fields.clone()).collect(),
+        ),
+        TaskError::Salesforce(
+            SalesforceError::Reconnect(_) | SalesforceError::NotConfigured(_),
+        ) => ("NOT_CONNECTED".into(), e.to_string(), Vec::new()),
+        TaskError::Salesforce(SalesforceError::Forbidden(_)) => {
+            ("INSUFFICIENT_ACCESS".into(), e.to_string(), Vec::new())
+        }
+        TaskError::Salesforce(_) => ("UNAVAILABLE".into(), e.to_string(), Vec::new()),
+        TaskError::Intercom(_) => ("INTERCOM_UNAVAILABLE".into(), e.to_string(), Vec::new()),
+        _ => ("FAILED".into(), e.to_string(), Vec::new()),
     }
 }
 

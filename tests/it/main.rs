@@ -5,6 +5,7 @@
 mod common;
 
 mod answer_size;
+mod auto_cases;
 mod budget;
 
 mod connections;
