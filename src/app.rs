@@ -89,7 +89,7 @@ pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
     store.ready().await?;
     let settings = crate::settings::load_at_start(config, &store).await?;
     let app = build(config, store)?;
-    app.budget.set_policy(Policy::from(&settings.budget));
+    apply_settings(&app.sidebar, &app.budget, None, &settings);
     // Mappings are checked against the org's Case describe: a bad one
     // stops start-up; an org that cannot be reached is only warned about
     // (every case write checks its values again).
@@ -99,6 +99,24 @@ pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
         Err(e) => tracing::warn!(error = %e, "attribute mappings not checked"),
     }
     Ok(app)
+}
+
+/// Puts a workspace's settings to work where they are read per request:
+/// the API budget's cap and the panels' chosen fields (`workspace` `None`:
+/// every workspace without its own). Called at start-up and by the
+/// console when it saves.
+pub fn apply_settings(
+    sidebar: &Sidebar,
+    budget: &Budget,
+    workspace: Option<&str>,
+    settings: &crate::settings::WorkspaceSettings,
+) {
+    budget.set_policy(Policy::from(&settings.budget));
+    let p = &settings.panels;
+    sidebar.profiles().set_panel_fields(
+        workspace,
+        crate::salesforce::lookup::PanelFieldNames::from_lists(&p.contact, &p.account, &p.lead),
+    );
 }
 
 /// [`build`], with a fault point in the task worker (crash tests).

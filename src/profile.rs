@@ -14,7 +14,7 @@ use crate::intercom::IntercomClient;
 use crate::salesforce::auth::Session;
 use crate::salesforce::cache::{CacheKey, Cached, QueryCache, Snapshot};
 use crate::salesforce::client::{SubRequest, SubResponse};
-use crate::salesforce::lookup::{self, OrgFacts, PersonQuery, Profile};
+use crate::salesforce::lookup::{self, OrgFacts, PanelFieldNames, PersonQuery, Profile};
 use crate::salesforce::{SalesforceClient, SalesforceError};
 
 /// Where a read may take the profile from.
@@ -48,6 +48,9 @@ pub struct ProfileService {
     company_names: moka::future::Cache<(String, String), Arc<Vec<String>>>,
     /// Tells the other replicas about writes (their caches drop the person).
     store: Option<crate::store::Store>,
+    /// The panel fields each workspace chose (key `""`: every workspace
+    /// without its own); none: the built-in sets.
+    panel_fields: std::sync::RwLock<HashMap<String, PanelFieldNames>>,
 }
 
 impl ProfileService {
@@ -62,7 +65,25 @@ impl ProfileService {
                 .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
             store: None,
+            panel_fields: std::sync::RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The fields `workspace`'s panels show from now on (`None`: every
+    /// workspace without its own). Lookups select them; a change is a new
+    /// cache identity, so no panel shows the old set.
+    pub fn set_panel_fields(&self, workspace: Option<&str>, fields: PanelFieldNames) {
+        let mut map = self.panel_fields.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(workspace.unwrap_or_default().to_string(), fields);
+    }
+
+    fn panel_fields(&self, workspace: Option<&str>) -> PanelFieldNames {
+        let map = self.panel_fields.read().unwrap_or_else(|p| p.into_inner());
+        workspace
+            .and_then(|w| map.get(w))
+            .or_else(|| map.get(""))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Publishes invalidations through the store (NOTIFY on PostgreSQL).
@@ -96,7 +117,8 @@ impl ProfileService {
     pub async fn query(&self, req: &CanvasRequest) -> Option<PersonQuery> {
         let person = req.person()?;
         let companies = self.company_names(req, person).await;
-        let query = PersonQuery::new(person.role(), person.email(), companies);
+        let query = PersonQuery::new(person.role(), person.email(), companies)
+            .with_fields(self.panel_fields(req.workspace_id.as_deref()));
         (query.email.is_some() || !query.companies.is_empty()).then_some(query)
     }
 

@@ -10,7 +10,7 @@ use crate::canvas::components::*;
 use crate::salesforce::lookup::{
     pick_opportunity, AccountProfile, ContactProfile, LeadProfile, Profile,
 };
-use crate::salesforce::records::{Account, Lead, Opportunity};
+use crate::salesforce::records::{Account, Lead, Opportunity, Shown};
 use crate::salesforce::SalesforceError;
 
 /// Which screen of a profile to draw. The first canvas is the person's own
@@ -266,11 +266,15 @@ fn contact_overview(
     let ct = &cp.contact;
     // No Email row: Intercom's own details show it right above, and the
     // match is on it; the 400 px first canvas keeps what Intercom lacks.
-    let mut rows = vec![("Owner", value(&ct.owner))];
-    if let Some(acc) = &cp.account {
-        rows.push(("Account", acc.name.clone()));
+    if ct.shown.is_empty() {
+        let mut rows = vec![("Owner", value(&ct.owner))];
+        if let Some(acc) = &cp.account {
+            rows.push(("Account", acc.name.clone()));
+        }
+        c.push(data_table(rows));
+    } else {
+        chosen_table(c, &ct.shown);
     }
-    c.push(data_table(rows));
     let selected = pick_opportunity(&cp.opportunities, wanted);
     c.push(muted(deal_line(selected)));
     if cp.open_case_count > 0 {
@@ -325,7 +329,53 @@ fn deal_summary_row(
     selected.map(|o| o.id.clone())
 }
 
+/// The fields the workspace chose for a panel, in its order, labelled
+/// from their API names (`Shoe_Size__c` → "Shoe Size").
+fn chosen_table(c: &mut Vec<Component>, shown: &[Shown]) {
+    let labels: Vec<String> = shown.iter().map(|f| field_label(&f.name)).collect();
+    c.push(data_table(
+        shown
+            .iter()
+            .zip(&labels)
+            .map(|(f, l)| (l.as_str(), value(&f.value)))
+            .collect(),
+    ));
+}
+
+/// A readable label for a field's API name: the custom suffix dropped,
+/// underscores and camel case split (`LeadSource` → "Lead Source").
+pub fn field_label(api: &str) -> String {
+    let base = api
+        .strip_suffix("__c")
+        .or_else(|| api.strip_suffix("__C"))
+        .unwrap_or(api);
+    let mut out = String::with_capacity(base.len() + 4);
+    let mut prev: Option<char> = None;
+    for ch in base.chars() {
+        match ch {
+            '_' => {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            c if c.is_ascii_uppercase()
+                && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) =>
+            {
+                out.push(' ');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+        prev = Some(ch);
+    }
+    out.trim().to_string()
+}
+
 fn account_table(c: &mut Vec<Component>, a: &Account) {
+    if !a.shown.is_empty() {
+        chosen_table(c, &a.shown);
+        return;
+    }
     c.push(data_table(vec![
         (
             "Domain",
@@ -447,12 +497,16 @@ fn lead(c: &mut Vec<Component>, lp: &LeadProfile, ctx: &RenderCtx) {
     if lp.other_matches > 0 {
         c.push(muted(more_matches(lp.other_matches, "Lead")));
     }
-    c.push(data_table(vec![
-        ("Email", value(&l.email)),
-        ("Company", value(&l.company)),
-        ("Status", value(&l.status)),
-        ("Owner", value(&l.owner)),
-    ]));
+    if l.shown.is_empty() {
+        c.push(data_table(vec![
+            ("Email", value(&l.email)),
+            ("Company", value(&l.company)),
+            ("Status", value(&l.status)),
+            ("Owner", value(&l.owner)),
+        ]));
+    } else {
+        chosen_table(c, &l.shown);
+    }
     c.push(url_button(
         "open_lead",
         "Open Lead in Salesforce",
@@ -588,4 +642,18 @@ pub fn insert_feedback(mut canvas: Canvas, feedback: Vec<Component>) -> Canvas {
         .unwrap_or(0);
     components.splice(at..at, feedback);
     canvas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_label;
+
+    #[test]
+    fn chosen_fields_are_labelled_from_their_api_names() {
+        assert_eq!(field_label("Title"), "Title");
+        assert_eq!(field_label("LeadSource"), "Lead Source");
+        assert_eq!(field_label("Shoe_Size__c"), "Shoe Size");
+        assert_eq!(field_label("NumberOfEmployees"), "Number Of Employees");
+        assert_eq!(field_label("SLA_Tier2__c"), "SLA Tier2");
+    }
 }

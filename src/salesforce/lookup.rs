@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::client::{QueryResult, SalesforceClient, SubRequest, SubResponse};
 use super::error::SalesforceError;
 use super::records::*;
-use super::soql::{select, Cond, Dir, Literal, Select};
+use super::soql::{select, Cond, Dir, FieldName, Literal, Select};
 use crate::canvas::PersonRole;
 
 /// The most opportunities a dropdown can offer (Canvas Kit allows 10).
@@ -36,6 +36,49 @@ pub struct PersonQuery {
     /// and one cache entry should serve every spelling.
     pub email: Option<String>,
     pub companies: Vec<String>,
+    /// The workspace's chosen panel fields (empty: the built-in set).
+    pub fields: PanelFieldNames,
+}
+
+/// Fields the workspace chose for each panel, in order; each list empty
+/// for the built-in set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PanelFieldNames {
+    pub contact: Vec<FieldName>,
+    pub account: Vec<FieldName>,
+    pub lead: Vec<FieldName>,
+}
+
+impl PanelFieldNames {
+    /// From settings' lists: only plain field names are kept (the console
+    /// checked each against the describe when it was saved).
+    pub fn from_lists(contact: &[String], account: &[String], lead: &[String]) -> PanelFieldNames {
+        let names = |l: &[String]| l.iter().filter_map(|n| FieldName::new(n)).collect();
+        PanelFieldNames {
+            contact: names(contact),
+            account: names(account),
+            lead: names(lead),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.contact.is_empty() && self.account.is_empty() && self.lead.is_empty()
+    }
+
+    fn identity(&self) -> String {
+        let join = |l: &[FieldName]| {
+            l.iter()
+                .map(|f| f.as_str().to_lowercase())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            "|fields=c:{};a:{};l:{}",
+            join(&self.contact),
+            join(&self.account),
+            join(&self.lead)
+        )
+    }
 }
 
 impl PersonQuery {
@@ -47,7 +90,14 @@ impl PersonQuery {
             role,
             email: email.map(|e| e.trim().to_lowercase()),
             companies,
+            fields: PanelFieldNames::default(),
         }
+    }
+
+    /// The same lookup, selecting the workspace's chosen panel fields too.
+    pub fn with_fields(mut self, fields: PanelFieldNames) -> Self {
+        self.fields = fields;
+        self
     }
 
     /// Whether a [`cache_identity`](Self::cache_identity) is a lookup of
@@ -67,7 +117,11 @@ impl PersonQuery {
             },
             self.email.as_deref().unwrap_or(""),
             self.companies.join("\u{1f}").to_lowercase()
-        )
+        ) + &if self.fields.is_empty() {
+            String::new()
+        } else {
+            self.fields.identity()
+        }
     }
 }
 
@@ -192,8 +246,9 @@ fn with_currency(base: &[&'static str], extra: &'static str, multi: bool) -> Vec
     v
 }
 
-fn contact_query(filter: Cond, multi: bool) -> Select {
+fn contact_query(filter: Cond, multi: bool, extra: &[FieldName]) -> Select {
     select(CONTACT_FIELDS, "Contact")
+        .also(extra)
         .child(
             select(
                 &["Id", "CaseNumber", "Subject", "Status", "Priority"],
@@ -216,8 +271,9 @@ fn contact_query(filter: Cond, multi: bool) -> Select {
         .limit(5)
 }
 
-fn account_query(filter: Cond, multi: bool) -> Select {
+fn account_query(filter: Cond, multi: bool, extra: &[FieldName]) -> Select {
     select(ACCOUNT_FIELDS, "Account")
+        .also(extra)
         .child(
             select(
                 &with_currency(OPPORTUNITY_FIELDS, "CurrencyIsoCode", multi),
@@ -246,11 +302,12 @@ pub fn plan(
     if let Some(email) = &q.email {
         push(
             "contacts",
-            contact_query(Cond::eq("Email", email.as_str()), multi),
+            contact_query(Cond::eq("Email", email.as_str()), multi, &q.fields.contact),
         );
         push(
             "leads",
             select(LEAD_FIELDS, "Lead")
+                .also(&q.fields.lead)
                 .filter(Cond::eq("Email", email.as_str()))
                 .order_by("LastModifiedDate", Dir::Desc)
                 .limit(5),
@@ -265,6 +322,7 @@ pub fn plan(
                     ),
                 ),
                 multi,
+                &q.fields.account,
             ),
         );
     }
@@ -280,6 +338,7 @@ pub fn plan(
                         .collect(),
                 ),
                 multi,
+                &q.fields.account,
             ),
         );
     }
@@ -319,6 +378,7 @@ struct Answers {
 fn read_complete(
     asked: &[SubRequest],
     responses: Vec<SubResponse>,
+    fields: &PanelFieldNames,
 ) -> Result<Answers, SalesforceError> {
     for req in asked {
         let n = responses
@@ -344,10 +404,36 @@ fn read_complete(
             asked.len()
         )));
     }
-    read_answers(responses)
+    read_answers(responses, fields)
 }
 
-fn read_answers(responses: Vec<SubResponse>) -> Result<Answers, SalesforceError> {
+/// A query's rows; with chosen panel fields, each row also carries their
+/// values (read from the record as answered).
+fn rows_with<T: serde::de::DeserializeOwned>(
+    r: SubResponse,
+    names: &[FieldName],
+    set: fn(&mut T, Vec<Shown>),
+) -> Result<Vec<T>, SalesforceError> {
+    if names.is_empty() {
+        return Ok(r.into_result::<QueryResult<T>>()?.records);
+    }
+    r.into_result::<QueryResult<Value>>()?
+        .records
+        .into_iter()
+        .map(|v| {
+            let mut row: T = serde_json::from_value(v.clone())
+                .map_err(|e| SalesforceError::Malformed(e.to_string()))?;
+            let empty = serde_json::Map::new();
+            set(&mut row, shown(v.as_object().unwrap_or(&empty), names));
+            Ok(row)
+        })
+        .collect()
+}
+
+fn read_answers(
+    responses: Vec<SubResponse>,
+    fields: &PanelFieldNames,
+) -> Result<Answers, SalesforceError> {
     let mut a = Answers::default();
     for r in responses {
         if r.reference_id == "currency_type" {
@@ -364,13 +450,17 @@ fn read_answers(responses: Vec<SubResponse>) -> Result<Answers, SalesforceError>
             continue;
         }
         match r.reference_id.clone().as_str() {
-            "contacts" => a.contacts = r.into_result::<QueryResult<ContactRow>>()?.records,
-            "leads" => a.leads = r.into_result::<QueryResult<LeadRow>>()?.records,
+            "contacts" => {
+                a.contacts = rows_with(r, &fields.contact, |c: &mut ContactRow, s| c.shown = s)?
+            }
+            "leads" => a.leads = rows_with(r, &fields.lead, |l: &mut LeadRow, s| l.shown = s)?,
             "contact_accounts" => {
-                a.contact_accounts = r.into_result::<QueryResult<AccountRow>>()?.records
+                a.contact_accounts =
+                    rows_with(r, &fields.account, |x: &mut AccountRow, s| x.shown = s)?
             }
             "company_accounts" => {
-                a.company_accounts = r.into_result::<QueryResult<AccountRow>>()?.records
+                a.company_accounts =
+                    rows_with(r, &fields.account, |x: &mut AccountRow, s| x.shown = s)?
             }
             "organization" => {
                 a.currency = r
@@ -454,6 +544,7 @@ fn build_contact(
             email: row.email,
             title: row.title,
             owner: row.owner.and_then(|o| o.name),
+            shown: row.shown,
         },
         account,
         opportunities,
@@ -569,7 +660,7 @@ pub async fn fetch_from(
     facts: Option<OrgFacts>,
     first: Vec<SubResponse>,
 ) -> Result<(Profile, OrgFacts), SalesforceError> {
-    let answers = read_complete(&plan(client, q, facts.as_ref()), first)?;
+    let answers = read_complete(&plan(client, q, facts.as_ref()), first, &q.fields)?;
     let (answers, facts) = match facts {
         Some(f) => (answers, f),
         None => {
@@ -596,6 +687,7 @@ pub async fn fetch_from(
                     read_complete(
                         &plan(client, q, Some(&learned)),
                         ask(client, q, Some(&learned)).await?,
+                        &q.fields,
                     )?,
                     learned,
                 )
@@ -611,15 +703,19 @@ pub async fn fetch_from(
             let contact_id = lead.converted_contact_id.clone().unwrap_or_default();
             let mut follow = vec![client.query_sub(
                 "contacts",
-                &contact_query(Cond::eq("Id", contact_id.as_str()), multi),
+                &contact_query(
+                    Cond::eq("Id", contact_id.as_str()),
+                    multi,
+                    &q.fields.contact,
+                ),
             )];
             if let Some(acc) = &lead.converted_account_id {
                 follow.push(client.query_sub(
                     "contact_accounts",
-                    &account_query(Cond::eq("Id", acc.as_str()), multi),
+                    &account_query(Cond::eq("Id", acc.as_str()), multi, &q.fields.account),
                 ));
             }
-            let a = read_complete(&follow, client.composite(&follow).await?)?;
+            let a = read_complete(&follow, client.composite(&follow).await?, &q.fields)?;
             let lead_value = lead.clone().into_lead();
             let profile = match a.contacts.into_iter().next() {
                 Some(row) => Profile::Contact(Box::new(build_contact(
@@ -733,7 +829,7 @@ mod tests {
     }
 
     fn decide_with(role: PersonRole, parts: Vec<(&str, Value)>) -> Profile {
-        let a = read_answers(composite_body_for_tests(parts)).unwrap();
+        let a = read_answers(composite_body_for_tests(parts), &PanelFieldNames::default()).unwrap();
         match decide(&q(role), a, "USD") {
             Decision::Done(p) => p,
             Decision::FollowConversion(_) => panic!("unexpected follow-up"),
@@ -799,10 +895,13 @@ mod tests {
 
     #[test]
     fn converted_lead_with_moved_contact_needs_a_follow_up() {
-        let a = read_answers(composite_body_for_tests(vec![
-            ("contacts", empty()),
-            ("leads", one(lead("00QL", true, Some("003Z")))),
-        ]))
+        let a = read_answers(
+            composite_body_for_tests(vec![
+                ("contacts", empty()),
+                ("leads", one(lead("00QL", true, Some("003Z")))),
+            ]),
+            &PanelFieldNames::default(),
+        )
         .unwrap();
         assert!(matches!(
             decide(&q(PersonRole::Lead), a, "USD"),
@@ -845,9 +944,42 @@ mod tests {
         parts[0].status = 400;
         parts[0].body = json!([{"message": "No such column 'Foo'", "errorCode": "INVALID_FIELD"}]);
         assert!(matches!(
-            read_answers(parts),
+            read_answers(parts, &PanelFieldNames::default()),
             Err(SalesforceError::Rejected { status: 400, .. })
         ));
+    }
+
+    #[test]
+    fn chosen_fields_are_selected_and_change_the_cache_identity() {
+        let plain = q(PersonRole::User);
+        let chosen = plain.clone().with_fields(PanelFieldNames::from_lists(
+            &["Department".into(), "Not a field!".into(), "title".into()],
+            &["Industry".into()],
+            &[],
+        ));
+        assert_ne!(plain.cache_identity(), chosen.cache_identity());
+        assert!(PersonQuery::identity_has_email(
+            &chosen.cache_identity(),
+            "hana@globex.example"
+        ));
+        assert_eq!(
+            chosen
+                .fields
+                .contact
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>(),
+            vec!["Department", "title"],
+            "only plain names are kept"
+        );
+        let soql =
+            contact_query(Cond::eq("Email", "a@b.c"), false, &chosen.fields.contact).to_soql();
+        assert!(
+            soql.starts_with("SELECT Id, Name, Email, Title, Phone, Owner.Name"),
+            "{soql}"
+        );
+        assert!(soql.contains(", Department, ("), "{soql}");
+        assert_eq!(soql.matches("Title").count(), 1, "{soql}");
     }
 
     #[test]

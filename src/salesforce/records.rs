@@ -8,6 +8,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::client::QueryResult;
 
@@ -29,10 +30,49 @@ pub fn rows<T>(c: Children<T>) -> (Vec<T>, u64) {
     }
 }
 
+/// A field the workspace chose for a panel, and its value as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shown {
+    /// The field's API name.
+    pub name: String,
+    /// `None`: empty in Salesforce.
+    pub value: Option<String>,
+}
+
+/// The chosen fields' values, in the chosen order; a field name is matched
+/// case-insensitively (the answer spells it as the describe does).
+pub fn shown(fields: &Map<String, Value>, names: &[super::soql::FieldName]) -> Vec<Shown> {
+    names
+        .iter()
+        .map(|n| {
+            let value = fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n.as_str()))
+                .and_then(|(_, v)| match v {
+                    Value::Null => None,
+                    Value::String(s) if s.trim().is_empty() => None,
+                    Value::String(s) => Some(s.clone()),
+                    Value::Bool(true) => Some("Yes".to_string()),
+                    Value::Bool(false) => Some("No".to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    other => Some(other.to_string()),
+                });
+            Shown {
+                name: n.as_str().to_string(),
+                value,
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContactRow {
     pub id: String,
+    /// The workspace's chosen fields, read from the answer ([`shown`]);
+    /// empty: the built-in set.
+    #[serde(skip)]
+    pub shown: Vec<Shown>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -71,6 +111,10 @@ pub struct AccountParentRow {
 #[serde(rename_all = "PascalCase")]
 pub struct AccountRow {
     pub id: String,
+    /// The workspace's chosen fields, read from the answer ([`shown`]);
+    /// empty: the built-in set.
+    #[serde(skip)]
+    pub shown: Vec<Shown>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -155,6 +199,10 @@ pub struct CaseRow {
 #[serde(rename_all = "PascalCase")]
 pub struct LeadRow {
     pub id: String,
+    /// The workspace's chosen fields, read from the answer ([`shown`]);
+    /// empty: the built-in set.
+    #[serde(skip)]
+    pub shown: Vec<Shown>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -191,6 +239,8 @@ pub struct Contact {
     pub email: Option<String>,
     pub title: Option<String>,
     pub owner: Option<String>,
+    /// The workspace's chosen fields (empty: the built-in set).
+    pub shown: Vec<Shown>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -200,6 +250,8 @@ pub struct Account {
     pub website: Option<String>,
     pub billing_country: Option<String>,
     pub owner: Option<String>,
+    /// The workspace's chosen fields (empty: the built-in set).
+    pub shown: Vec<Shown>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -237,6 +289,8 @@ pub struct Lead {
     pub is_converted: bool,
     pub converted_contact_id: Option<String>,
     pub converted_account_id: Option<String>,
+    /// The workspace's chosen fields (empty: the built-in set).
+    pub shown: Vec<Shown>,
 }
 
 fn owner_name(o: Option<NameRef>) -> Option<String> {
@@ -252,6 +306,7 @@ impl AccountRow {
             website: self.website,
             billing_country: self.billing_country,
             owner: owner_name(self.owner),
+            shown: self.shown,
         };
         (
             account,
@@ -322,6 +377,7 @@ impl LeadRow {
             is_converted: self.is_converted.unwrap_or(false),
             converted_contact_id: self.converted_contact_id,
             converted_account_id: self.converted_account_id,
+            shown: self.shown,
         }
     }
 }
@@ -334,6 +390,7 @@ impl AccountParentRow {
             website: self.website,
             billing_country: self.billing_country,
             owner: owner_name(self.owner),
+            shown: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! the SOQL rules when the query is written out. There is no way to splice
 //! raw text into a WHERE clause.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -58,7 +59,7 @@ pub enum Dir {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
     from: &'static str,
-    fields: Vec<&'static str>,
+    fields: Vec<Cow<'static, str>>,
     children: Vec<Select>,
     filter: Option<Cond>,
     order: Vec<(&'static str, Dir)>,
@@ -72,7 +73,7 @@ pub fn select(fields: &[&'static str], from: &'static str) -> Select {
     }
     Select {
         from,
-        fields: fields.to_vec(),
+        fields: fields.iter().map(|f| Cow::Borrowed(*f)).collect(),
         children: Vec::new(),
         filter: None,
         order: Vec::new(),
@@ -89,7 +90,49 @@ fn is_identifier(s: &str) -> bool {
         })
 }
 
+/// A field's API name chosen at run time (a workspace's panel fields): a
+/// plain identifier (`Title`, `Shoe_Size__c`), no relationship path, no
+/// spaces, so it can only ever name a field. Names come from the org's
+/// describe (the console checks them against it when saved).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldName(String);
+
+impl FieldName {
+    /// `None` unless `name` is a plain field identifier (at most 80
+    /// characters, Salesforce's API-name limit with a namespace).
+    pub fn new(name: &str) -> Option<FieldName> {
+        let name = name.trim();
+        (name.len() <= 80 && !name.contains('.') && is_identifier(name))
+            .then(|| FieldName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for FieldName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Select {
+    /// Adds `fields` the query does not select yet (SOQL refuses a field
+    /// selected twice, whatever its case).
+    pub fn also(mut self, fields: &[FieldName]) -> Self {
+        for f in fields {
+            if !self
+                .fields
+                .iter()
+                .any(|have| have.eq_ignore_ascii_case(f.as_str()))
+            {
+                self.fields.push(Cow::Owned(f.0.clone()));
+            }
+        }
+        self
+    }
+
     /// Adds a child subquery, e.g. `(SELECT ... FROM Cases)`.
     pub fn child(mut self, sub: Select) -> Self {
         self.children.push(sub);
@@ -347,6 +390,31 @@ mod tests {
         assert_eq!(quote("x' OR Name != '"), "'x\\' OR Name != \\''");
         assert_eq!(quote("x\\' OR Name != '"), "'x\\\\\\' OR Name != \\''");
         assert_eq!(quote("a\nb\t\"c\""), "'a\\nb\\t\\\"c\\\"'");
+    }
+
+    #[test]
+    fn run_time_field_names_are_plain_identifiers_added_once() {
+        assert!(FieldName::new("Shoe_Size__c").is_some());
+        for bad in [
+            "Id FROM User --",
+            "Owner.Email",
+            "a,b",
+            "",
+            "(SELECT Id FROM Cases)",
+            "x'",
+        ] {
+            assert_eq!(FieldName::new(bad), None, "{bad:?}");
+        }
+        let q = select(&["Id", "Title"], "Contact")
+            .also(&[
+                FieldName::new("title").unwrap(),
+                FieldName::new("Department").unwrap(),
+            ])
+            .limit(1);
+        assert_eq!(
+            q.to_soql(),
+            "SELECT Id, Title, Department FROM Contact LIMIT 1"
+        );
     }
 
     #[test]

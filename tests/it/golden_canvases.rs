@@ -597,3 +597,53 @@ fn the_request_too_large_canvas_is_valid_canvas_kit() {
     let c = serde_json::to_value(sf_inbox::edge::too_large_canvas().into_response()).unwrap();
     validate_canvas(&c).unwrap();
 }
+
+/// Panels showing the fields a workspace chose (the console's settings):
+/// in the chosen order, a field empty in Salesforce as "—", and a person
+/// of another workspace keeps the built-in set.
+#[tokio::test]
+async fn configured_panel_fields_match_their_goldens() {
+    use sf_inbox::salesforce::lookup::PanelFieldNames;
+    let app = spawn().await;
+    let names = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    app.sidebar.profiles().set_panel_fields(
+        Some("ws-test"),
+        PanelFieldNames::from_lists(
+            &names(&["Title", "Phone", "Department", "LeadSource"]),
+            &names(&["Industry", "NumberOfEmployees", "Website"]),
+            &names(&["Status", "Rating", "Company"]),
+        ),
+    );
+    let hana = person(
+        "user",
+        Some("hana@globex.example"),
+        Some("Globex Corporation"),
+    );
+    let summary = render(&app, &hana, false).await;
+    check_golden("contact_configured_fields", &summary);
+    let t = texts(&summary);
+    assert!(t.contains("Title") && t.contains("VP Operations"), "{t}");
+    assert!(
+        !t.contains("Owner"),
+        "the chosen set replaces the built-in one: {t}"
+    );
+    let account = render(
+        &app,
+        &submit_from(&hana, &summary, "tab", json!({"tab": "tab_account"})),
+        true,
+    )
+    .await;
+    check_golden("contact_account_tab_configured_fields", &account);
+    let lead = render(
+        &app,
+        &person("lead", Some("lena@initech.example"), None),
+        false,
+    )
+    .await;
+    check_golden("lead_configured_fields", &lead);
+    // Another workspace: the built-in set, as before.
+    let mut other = hana.clone();
+    other["workspace_id"] = json!("ws-other");
+    let built_in = render(&app, &other, false).await;
+    assert!(texts(&built_in).contains("Owner"));
+}
