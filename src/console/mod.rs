@@ -64,8 +64,8 @@ pub struct Workspace {
     pub intercom_token: Option<bool>,
 }
 
-/// Where the Connection page's buttons post (the Salesforce connect flow's
-/// routes).
+/// Where the Connection page's buttons go: Connect / Reconnect opens the
+/// Salesforce connect flow (a GET), Disconnect posts.
 #[derive(Debug, Clone)]
 pub struct ConnectActions {
     pub connect: String,

@@ -102,7 +102,7 @@ fn connection_shows_the_org_intercom_and_the_usage_bar() {
     assert!(html.contains("https://globex.my.salesforce.com"));
     assert!(html.contains("00D5e000000Globex"));
     assert!(html.contains(r#"action="/salesforce/disconnect""#));
-    assert!(html.contains(">Reconnect<"));
+    assert!(html.contains(r#"<a class="button" href="/connect/salesforce">Reconnect</a>"#));
     assert!(!html.contains("Connect Salesforce"));
     assert!(html.contains("<strong>12000</strong> of 15000 calls (80%"));
     assert!(html.contains(r#"aria-valuenow="12000""#));
