@@ -30,7 +30,7 @@ use crate::fields::describe::Describe;
 use crate::salesforce::client::SubRequest;
 use crate::salesforce::SalesforceClient;
 use crate::settings::{SettingsError, WorkspaceSettings};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, SyncKind};
 
 /// Days of calls the Connection page shows.
 pub const USAGE_DAYS: u64 = 7;
@@ -62,6 +62,10 @@ pub struct Workspace {
     pub defaults: WorkspaceSettings,
     /// The Intercom access token: configured (and not refused).
     pub intercom_token: Option<bool>,
+    /// The workspace's Intercom REST client (conversation attributes).
+    pub intercom: Arc<crate::intercom::IntercomClient>,
+    /// Wakes the worker after a retry (none: no worker in this process).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Where the Connection page's buttons go: Connect / Reconnect opens the
@@ -237,6 +241,98 @@ impl Workspace {
         self.budget
             .set_policy(crate::budget::Policy::from(&settings.budget));
         Ok(Ok(settings))
+    }
+
+    /// The workspace's conversation attributes (`GET
+    /// /data_attributes?model=conversation`); `None` when Intercom cannot
+    /// say (no token, an outage): mappings are then checked on the Case
+    /// side only.
+    pub async fn attributes(&self) -> Option<Vec<Attribute>> {
+        if !self.intercom.is_configured() {
+            return None;
+        }
+        let region = Some(self.region.as_str()).filter(|r| !r.is_empty());
+        match self.intercom.data_attributes(region, "conversation").await {
+            Ok(list) => Some(
+                list.into_iter()
+                    .map(|a| Attribute {
+                        name: a.name,
+                        data_type: a.data_type,
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "conversation attributes unreadable");
+                None
+            }
+        }
+    }
+
+    /// The Sync errors page, filtered by `kind` (`""`: all).
+    pub async fn sync_errors_page(
+        &self,
+        frame: Frame,
+        kind: &str,
+    ) -> Result<view::SyncErrorsPage, ConsoleError> {
+        let filter = (!kind.is_empty()).then(|| SyncKind::parse(kind));
+        let kind = filter.map(|k| k.as_str()).unwrap_or("");
+        let rows = self
+            .store
+            .sync_errors(filter)
+            .await?
+            .into_iter()
+            .map(|e| view::SyncErrorView {
+                kind_label: view::kind_label_of(e.kind.as_str()).to_string(),
+                kind: e.kind.as_str().to_string(),
+                conversation_url: crate::intercom::conversation_url(&self.id, &e.conversation_id),
+                conversation_id: e.conversation_id,
+                id: e.id,
+                attempted: e.attempted,
+                code: e.code,
+                message: e.message,
+                fields: e.fields,
+                attempts: e.attempts,
+                first_seen: view::time(e.first_seen),
+                last_seen: view::time(e.last_seen),
+                next_retry: e.next_retry.map(view::time),
+            })
+            .collect();
+        Ok(view::SyncErrorsPage {
+            frame,
+            kind: kind.to_string(),
+            kinds: view::KINDS,
+            rows,
+        })
+    }
+
+    /// How many sync errors the workspace has (the menu's count).
+    pub async fn sync_error_count(&self) -> usize {
+        self.store.sync_errors(None).await.map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Retry one sync error now: its work is queued again and the worker
+    /// woken. `false`: no such error in this workspace.
+    pub async fn retry(&self, id: &str) -> Result<bool, ConsoleError> {
+        let done = self.store.retry_sync_error(id).await?;
+        self.wake();
+        Ok(done)
+    }
+
+    /// Retry every sync error with the same cause as `id`.
+    pub async fn retry_like(&self, id: &str) -> Result<u64, ConsoleError> {
+        let n = self.store.retry_sync_errors_like(id).await?;
+        self.wake();
+        Ok(n)
+    }
+
+    pub async fn dismiss(&self, id: &str) -> Result<bool, ConsoleError> {
+        Ok(self.store.dismiss_sync_error(id).await?)
+    }
+
+    fn wake(&self) {
+        if let Some(w) = &self.wake {
+            w.notify_one();
+        }
     }
 
     /// The settings file of this workspace (every key written).

@@ -432,8 +432,6 @@ pub struct SyncErrorsPage {
     pub kind: String,
     pub kinds: &'static [KindOption],
     pub rows: Vec<SyncErrorView>,
-    /// `false` while the store has no sync-error table.
-    pub available: bool,
 }
 
 pub fn sync_errors(page: &SyncErrorsPage) -> String {

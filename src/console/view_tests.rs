@@ -253,7 +253,6 @@ fn sync_errors_list_with_filter_and_actions() {
         frame: frame("sync_errors"),
         kind: "auto_case".into(),
         kinds: KINDS,
-        available: true,
         rows: vec![SyncErrorView {
             id: "auto_case:4711".into(),
             kind: "auto_case".into(),
