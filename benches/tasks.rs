@@ -24,6 +24,8 @@ use sf_inbox::store::Store;
 use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
 use sf_sandbox::FakeOrg;
 
+mod common;
+
 const SECRET: &str = "bench-secret";
 const SEQUENTIAL: usize = 200;
 const BURST: usize = 200;
@@ -85,30 +87,19 @@ async fn fresh_pg() -> Option<Database> {
 }
 
 fn env_for(org: &FakeOrg, intercom: &FakeIntercom) -> HashMap<&'static str, String> {
-    HashMap::from([
-        ("SALESFORCE_LOGIN_URL", org.url()),
-        ("SALESFORCE_CLIENT_ID", sf_sandbox::SANDBOX_CLIENT_ID.into()),
-        (
-            "SALESFORCE_CLIENT_SECRET",
-            sf_sandbox::SANDBOX_CLIENT_SECRET.into(),
-        ),
-        (
-            "SALESFORCE_REFRESH_TOKEN",
-            sf_sandbox::SANDBOX_REFRESH_TOKEN.into(),
-        ),
-        ("INTERCOM_CLIENT_SECRET", SECRET.into()),
+    let mut env = common::env_for(org, SECRET);
+    env.extend([
         ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN.into()),
         ("INTERCOM_API_URL", intercom.url()),
         ("AUTO_TASKS", "on".into()),
-    ])
+    ]);
+    env
 }
 
 /// Warm initialize requests per second, spread over `n` replicas.
 async fn warm_renders(db: Database) {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures)
-        .await
-        .unwrap();
+    let fixtures = common::fixtures();
+    let org = common::start_org().await;
     let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures)
         .await
         .unwrap();
@@ -126,12 +117,11 @@ async fn warm_renders(db: Database) {
         ));
         tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
     }
-    let body = serde_json::to_vec(&json!({
-        "workspace_id": "bench", "admin": {"id": "1", "email": "ruth@example.com"},
-        "contact": {"role": "user", "email": "hana@globex.example"},
-        "conversation": {"id": "4711"}
-    }))
-    .unwrap();
+    let body = sf_inbox::canvas::CanvasRequestBuilder::new("bench")
+        .admin("1", None, Some("ruth@example.com"))
+        .contact("user", Some("hana@globex.example"))
+        .conversation("4711")
+        .to_vec();
     let sig = sf_inbox::canvas::signature::sign_body(SECRET.as_bytes(), &body);
     let http = reqwest::Client::new();
     for n in [1usize, 2] {
@@ -174,10 +164,8 @@ async fn warm_renders(db: Database) {
 
 async fn run(backend: &str, db: Database) {
     println!("-- {backend}");
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures)
-        .await
-        .unwrap();
+    let fixtures = common::fixtures();
+    let org = common::start_org().await;
     let intercom = FakeIntercom::start("127.0.0.1:0".parse().unwrap(), &fixtures)
         .await
         .unwrap();

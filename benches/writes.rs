@@ -3,24 +3,27 @@
 //! New Case; the panel before it is warm, as when the teammate opened the
 //! form from it). Counted by the sandbox org, printed, never asserted.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 use sf_inbox::app;
-use sf_inbox::canvas::CanvasRequest;
+use sf_inbox::canvas::{CanvasRequest, CanvasRequestBuilder};
 use sf_inbox::config::Config;
 use sf_inbox::store::Store;
-use sf_sandbox::FakeOrg;
+
+mod common;
 
 fn request(v: Value) -> CanvasRequest {
-    serde_json::from_value(v).unwrap()
+    CanvasRequestBuilder::on(&v).request()
 }
 
 fn person(role: &str, email: &str, name: &str) -> Value {
-    json!({"workspace_id": "bench", "workspace_region": "us",
-           "admin": {"type": "admin", "id": "814860", "name": "Ruth Teammate", "email": "ruth@example.com"},
-           "contact": {"type": "contact", "id": "ic-1", "role": role, "email": email, "name": name},
-           "conversation": {"type": "conversation", "id": "4711"}})
+    CanvasRequestBuilder::new("bench")
+        .region("us")
+        .admin("814860", Some("Ruth Teammate"), Some("ruth@example.com"))
+        .contact(role, Some(email))
+        .contact_id("ic-1")
+        .name(name)
+        .conversation("4711")
+        .build()
 }
 
 /// The submit of `component` on `canvas` (its stored data), with `inputs`.
@@ -30,33 +33,16 @@ fn submit(
     component: &str,
     inputs: Value,
 ) -> CanvasRequest {
-    let mut b = person.clone();
-    b["component_id"] = json!(component);
-    b["current_canvas"] = serde_json::to_value(canvas).unwrap();
-    b["input_values"] = inputs;
-    request(b)
+    CanvasRequestBuilder::on(person)
+        .submit(component, serde_json::to_value(canvas).unwrap(), inputs)
+        .request()
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let org = FakeOrg::start("127.0.0.1:0".parse().unwrap(), &fixtures)
-        .await
-        .unwrap();
-    let env: HashMap<&str, String> = HashMap::from([
-        ("SALESFORCE_LOGIN_URL", org.url()),
-        ("SALESFORCE_CLIENT_ID", sf_sandbox::SANDBOX_CLIENT_ID.into()),
-        (
-            "SALESFORCE_CLIENT_SECRET",
-            sf_sandbox::SANDBOX_CLIENT_SECRET.into(),
-        ),
-        (
-            "SALESFORCE_REFRESH_TOKEN",
-            sf_sandbox::SANDBOX_REFRESH_TOKEN.into(),
-        ),
-        ("INTERCOM_CLIENT_SECRET", "bench-secret".into()),
-        ("CACHE_TTL_SECS", "3600".into()),
-    ]);
+    let org = common::start_org().await;
+    let mut env = common::env_for(&org, "bench-secret");
+    env.insert("CACHE_TTL_SECS", "3600".into());
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     let built = app::build(&config, Store::memory()).unwrap();
     let sidebar = built.sidebar.clone();

@@ -3,13 +3,15 @@
 //! form and echoed back, a long subject) keeps its every component: the
 //! longest texts and values are cut, each to the same length, as little as
 //! fits, and a line at the top tells the teammate what was cut and why.
-//! Pure functions of the canvas; the routes call [`canvas_response`].
+//! Pure functions of the canvas; the routes call [`canvas_response`] with
+//! an [`Answer`]: a canvas still to serialise, or the bytes of one already
+//! serialised (a warm render answered from the render cache).
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::canvas::Canvas;
+use crate::canvas::{Canvas, CanvasResponse};
 
 /// Canvas Kit refuses answers over 64 KB.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -17,11 +19,49 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// What the teammate reads when something was cut.
 pub const CUT_NOTICE: &str = "Some text was too long for Intercom's sidebar (64 KB at most) and was cut: check long values before sending.";
 
-/// The HTTP answer for `canvas`: `application/json`, at most 64 KB.
-pub fn canvas_response(canvas: Canvas) -> Response {
+/// A canvas on its way to Intercom.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Still to serialise (and cut to fit).
+    Canvas(Canvas),
+    /// Already serialised by [`canvas_body`]: at most 64 KB, sent as is.
+    Serialised(Bytes),
+}
+
+impl From<Canvas> for Answer {
+    fn from(canvas: Canvas) -> Answer {
+        Answer::Canvas(canvas)
+    }
+}
+
+impl Answer {
+    /// The JSON body Intercom gets, at most [`MAX_ANSWER_BYTES`].
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Answer::Canvas(canvas) => canvas_body(canvas),
+            Answer::Serialised(bytes) => bytes,
+        }
+    }
+
+    /// The canvas itself (read back from its bytes when serialised), for
+    /// callers that add to it or look into it.
+    pub fn into_canvas(self) -> Canvas {
+        match self {
+            Answer::Canvas(canvas) => canvas,
+            Answer::Serialised(bytes) => {
+                serde_json::from_slice::<CanvasResponse>(&bytes)
+                    .expect("an answer this app serialised reads back")
+                    .canvas
+            }
+        }
+    }
+}
+
+/// The HTTP answer: `application/json`, at most 64 KB.
+pub fn canvas_response(answer: impl Into<Answer>) -> Response {
     (
         [(http::header::CONTENT_TYPE, "application/json")],
-        canvas_body(canvas),
+        answer.into().into_bytes(),
     )
         .into_response()
 }

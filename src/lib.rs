@@ -25,7 +25,8 @@
 //! - [`fields`]: describes as field specs, the form model and its checks;
 //!   pure. Uses `salesforce`.
 //! - [`profile`]: who the signed person is (Salesforce client, profile
-//!   cache, currency memo, company names through Intercom), for every flow.
+//!   cache, currency memo, company names through Intercom), for every flow;
+//!   and the render cache (serialised canvases by snapshot generation).
 //!   Uses `salesforce`, `intercom`, `canvas`.
 //! - [`services`]: Lead and Case creation through one idempotent-create
 //!   mechanism and its ledger, callable without a screen. Uses `salesforce`.
@@ -40,8 +41,12 @@
 //! - [`text`]: plain-text helpers (truncation). Uses nothing.
 //!
 //! **Rendering** (pure functions from data to canvases):
-//! - [`panels`]: every screen. Uses `canvas`, `actions`, `fields`,
-//!   `salesforce` records.
+//! - [`panels`]: every screen, and the one table from a Salesforce fault
+//!   to the teammate's words (`panels::fault`). Uses `canvas`, `actions`,
+//!   `fields`, `salesforce` records.
+//! - [`answer`]: a canvas as Intercom gets it: serialised once, at most
+//!   64 KB (the longest strings cut, with a notice), or the bytes of one
+//!   serialised before. Uses `canvas`.
 //!
 //! **Flows** (what one request or job does):
 //! - [`forms`]: the Create Lead and New Case screens' flows. Uses `profile`,
@@ -54,8 +59,9 @@
 //!   Uses `services` (CaseService), `settings`, `store`, `intercom`,
 //!   `fields`, `tasks::rules` (transcripts).
 //! - [`sidebar`]: what one Canvas Kit request shows: workspace check,
-//!   dispatch on the action, the panel (cache, fetch, stale fallback). Uses
-//!   `forms`, `tasks`, `profile`, `panels`, `actions`.
+//!   dispatch on the action, the panel (cache, fetch, stale fallback; the
+//!   serialised canvas kept in the profile service's render cache). Uses
+//!   `forms`, `tasks`, `profile`, `panels`, `answer`, `actions`.
 //!
 //! **Edge and wiring**:
 //! - [`edge`]: the signature-checking extractors (Canvas Kit, webhook) with
@@ -68,8 +74,6 @@
 //!   `settings`, `store`, `fields`, `salesforce`.
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser,
 //!   through the app's own HTTP routes). Uses `canvas`, `config`, `intercom`.
-//! - [`answer`]: a canvas as Intercom gets it: serialised once, at most
-//!   64 KB (the longest strings cut, with a notice). Uses `canvas`.
 //! - [`server`]: the HTTP server: header and body read timeouts, a
 //!   connection cap, graceful shutdown. Uses nothing of the app.
 //! - [`app`]: wiring from a `Config` to a router; `main` and the tests build

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use sf_inbox::app;
 use sf_inbox::canvas::signature::sign_body;
+use sf_inbox::canvas::CanvasRequestBuilder;
 use sf_inbox::config::{Config, SalesforceMode};
 use sf_inbox::preview;
 use sf_inbox::store::Store;
@@ -172,8 +173,15 @@ fn print_banner(config: &Config, local: SocketAddr, org_url: Option<&str>) {
     } else {
         println!("  Signing secret: the INTERCOM_CLIENT_SECRET you set");
     }
-    let body = r#"{"workspace_id":"sandbox","admin":{"id":"1","email":"ruth@example.com"},"contact":{"role":"user","email":"hana@globex.example","companies":{"data":[{"name":"Globex Corporation"}]}},"conversation":{"id":"4711"}}"#;
-    let sig = sign_body(secret.as_bytes(), body.as_bytes());
+    let body = CanvasRequestBuilder::new("sandbox")
+        .admin("1", None, Some("ruth@example.com"))
+        .contact("user", Some("hana@globex.example"))
+        .company(None, "Globex Corporation")
+        .conversation("4711")
+        .to_vec();
+    let sig = sign_body(secret.as_bytes(), &body);
+    // JSON has no `'`: the body goes between single quotes as it is.
+    let body = String::from_utf8(body).expect("JSON is UTF-8");
     println!();
     println!("Render a panel (Hana Okafor, a Contact with opportunities and open cases):");
     println!(

@@ -5,9 +5,18 @@
 //! through Intercom. The sidebar renders from it; the forms re-check a
 //! submit against it and hand it the answers of the lookup that rode
 //! along with their create.
+//!
+//! It also keeps the render cache: the serialised canvas of each screen
+//! drawn from a snapshot, under the snapshot's generation and the
+//! renderer's key for the rest ([`RenderKey`]), so a warm render is a
+//! lookup and a write of bytes already made. A refetch, a write's lookup or
+//! an invalidation makes or leaves a new snapshot, with a new generation:
+//! no canvas drawn from an older one can be found for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use crate::canvas::{CanvasRequest, Person};
 use crate::intercom::IntercomClient;
@@ -28,6 +37,18 @@ pub enum Source {
     /// Skip the cache (the refresh and retry buttons).
     Refetch,
 }
+
+/// Under what a serialised canvas is kept: the snapshot it was drawn from
+/// and everything else the canvas depends on, as the renderer names it
+/// (`panels::render_key`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenderKey {
+    pub generation: u64,
+    pub screen: String,
+}
+
+/// The render cache's share of the profile cache's bound (`CACHE_MAX_BYTES`).
+const RENDER_SHARE: u64 = 4;
 
 /// One person's lookup in one org: what to ask, and where it is cached.
 #[derive(Debug, Clone)]
@@ -51,11 +72,22 @@ pub struct ProfileService {
     /// The panel fields each workspace chose (key `""`: every workspace
     /// without its own); none: the built-in sets.
     panel_fields: std::sync::RwLock<HashMap<String, PanelFieldNames>>,
+    /// Serialised canvases of drawn screens, bounded in bytes (a quarter
+    /// of the profile cache's bound), least recently used out first.
+    renders: moka::future::Cache<RenderKey, Bytes>,
 }
 
 impl ProfileService {
     pub fn new(client: Arc<SalesforceClient>, cache: QueryCache<Profile>) -> ProfileService {
+        let renders = moka::future::Cache::builder()
+            .max_capacity((cache.max_bytes() / RENDER_SHARE).max(1))
+            .weigher(|k: &RenderKey, v: &Bytes| {
+                u32::try_from(128 + k.screen.len() + v.len()).unwrap_or(u32::MAX)
+            })
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .build();
         ProfileService {
+            renders,
             client,
             cache,
             org_facts: Mutex::new(HashMap::new()),
@@ -156,6 +188,23 @@ impl ProfileService {
                 None => self.cache.get_or_fetch(&lookup.key, fetch).await,
             },
         }
+    }
+
+    /// The serialised canvas kept under `key`, else `draw`'s, kept.
+    pub async fn rendered(&self, key: RenderKey, draw: impl FnOnce() -> Bytes) -> Bytes {
+        if let Some(bytes) = self.renders.get(&key).await {
+            return bytes;
+        }
+        let bytes = draw();
+        self.renders.insert(key, bytes.clone()).await;
+        bytes
+    }
+
+    /// Entries and bytes of the render cache (after pending evictions ran),
+    /// for benchmarks.
+    pub async fn render_usage(&self) -> (u64, u64) {
+        self.renders.run_pending_tasks().await;
+        (self.renders.entry_count(), self.renders.weighted_size())
     }
 
     /// The last good answer, for when Salesforce fails.

@@ -62,13 +62,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn initialize(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
-    let canvas = state.sidebar.initialize(&req).await;
-    crate::answer::canvas_response(canvas)
+    crate::answer::canvas_response(state.sidebar.initialize_answer(&req).await)
 }
 
 async fn submit(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
-    let canvas = state.sidebar.submit(&req).await;
-    crate::answer::canvas_response(canvas)
+    crate::answer::canvas_response(state.sidebar.submit_answer(&req).await)
 }
 
 /// The answer when a canvas handler panicked: the teammate gets a screen

@@ -2,17 +2,20 @@
 //! the submit's [`Action`] (parsed once from its component id) dispatched
 //! to its flow, and the panel drawn from the profile service's answer (the
 //! cache, Salesforce, or the last known answer). Always a canvas: every
-//! fault becomes a screen, never an HTTP error.
+//! fault becomes a screen, never an HTTP error. A panel drawn from a
+//! snapshot is kept serialised in the profile service's render cache, so a
+//! warm render answers with bytes already made.
 
 use std::sync::Arc;
 
 use chrono::Utc;
 
 use crate::actions::{ids, Action};
+use crate::answer::{self, Answer};
 use crate::canvas::{Canvas, CanvasRequest};
 use crate::intercom::IntercomClient;
 use crate::panels::{self, RenderCtx, View};
-use crate::profile::{ProfileService, Source};
+use crate::profile::{ProfileService, RenderKey, Source};
 use crate::salesforce::cache::QueryCache;
 use crate::salesforce::lookup::Profile;
 use crate::salesforce::SalesforceClient;
@@ -71,19 +74,30 @@ impl Sidebar {
         &self.profiles
     }
 
+    /// The canvas for an initialize request.
     pub async fn initialize(&self, req: &CanvasRequest) -> Canvas {
+        self.initialize_answer(req).await.into_canvas()
+    }
+
+    /// The canvas for a submit.
+    pub async fn submit(&self, req: &CanvasRequest) -> Canvas {
+        self.submit_answer(req).await.into_canvas()
+    }
+
+    /// The answer to an initialize request, as the route sends it.
+    pub async fn initialize_answer(&self, req: &CanvasRequest) -> Answer {
         if self.refuses(req) {
-            return panels::workspace_refused_canvas();
+            return panels::workspace_refused_canvas().into();
         }
         self.render(req, Source::Cached, View::Summary { opportunity: None })
             .await
     }
 
-    /// Every submit, whichever flow it belongs to, passes the workspace
-    /// check here first.
-    pub async fn submit(&self, req: &CanvasRequest) -> Canvas {
+    /// The answer to a submit, as the route sends it. Every submit,
+    /// whichever flow it belongs to, passes the workspace check here first.
+    pub async fn submit_answer(&self, req: &CanvasRequest) -> Answer {
         if self.refuses(req) {
-            return panels::workspace_refused_canvas();
+            return panels::workspace_refused_canvas().into();
         }
         let stored_opportunity = req.stored_str(ids::OPPORTUNITY).map(str::to_string);
         let summary = |opportunity| View::Summary { opportunity };
@@ -128,14 +142,14 @@ impl Sidebar {
             }
             (Action::Lead(a), Some(forms)) => {
                 let reply = forms.lead(&self.profiles, req, a).await;
-                self.show(req, reply).await
+                self.show(req, reply).await.into()
             }
             (Action::Case(a), Some(forms)) => {
                 let reply = forms.case(&self.profiles, req, a).await;
-                self.show(req, reply).await
+                self.show(req, reply).await.into()
             }
             (Action::Task, _) => match &self.tasks {
-                Some(tasks) => tasks.submit(req).await,
+                Some(tasks) => tasks.submit(req).await.into(),
                 None => {
                     self.render(req, Source::Peek, summary(stored_opportunity))
                         .await
@@ -158,7 +172,8 @@ impl Sidebar {
             crate::forms::Reply::Created { banner } => {
                 let panel = self
                     .render(req, Source::Cached, View::Summary { opportunity: None })
-                    .await;
+                    .await
+                    .into_canvas();
                 panels::forms::with_banner(panel, banner)
             }
         }
@@ -177,13 +192,13 @@ impl Sidebar {
         refused
     }
 
-    async fn render(&self, req: &CanvasRequest, source: Source, view: View) -> Canvas {
+    async fn render(&self, req: &CanvasRequest, source: Source, view: View) -> Answer {
         let Some(query) = self.profiles.query(req).await else {
-            return panels::no_email_canvas();
+            return panels::no_email_canvas().into();
         };
         let session = match self.profiles.session().await {
             Ok(s) => s,
-            Err(e) => return panels::error_canvas(&e),
+            Err(e) => return panels::error_canvas(&e).into(),
         };
         let lookup = self.profiles.lookup(req, &session, query);
         let result = self.profiles.read(&lookup, source).await;
@@ -192,17 +207,28 @@ impl Sidebar {
             && req.conversation.as_ref().is_some_and(|c| c.id.is_some())
             && lookup.query.email.is_some();
         match result {
-            Ok(c) => panels::profile_canvas(
-                &c.snapshot.value,
-                &view,
-                &RenderCtx {
+            Ok(c) => {
+                let ctx = RenderCtx {
                     instance_url: instance,
                     now: Utc::now(),
                     fetched_at: c.snapshot.fetched_at,
                     stale: None,
                     can_log_task,
-                },
-            ),
+                };
+                let draw =
+                    || answer::canvas_body(panels::profile_canvas(&c.snapshot.value, &view, &ctx));
+                let bytes = match panels::render_key(&view, &ctx) {
+                    Some(screen) => {
+                        let key = RenderKey {
+                            generation: c.snapshot.generation,
+                            screen,
+                        };
+                        self.profiles.rendered(key, draw).await
+                    }
+                    None => draw(),
+                };
+                Answer::Serialised(bytes)
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "Salesforce lookup failed");
                 if err.allows_stale() {
@@ -217,10 +243,11 @@ impl Sidebar {
                                 stale: Some(&err),
                                 can_log_task,
                             },
-                        );
+                        )
+                        .into();
                     }
                 }
-                panels::error_canvas(&err)
+                panels::error_canvas(&err).into()
             }
         }
     }

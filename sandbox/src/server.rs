@@ -525,6 +525,10 @@ fn fnv(text: &str) -> u32 {
     h
 }
 
+/// The sandbox's own HTML escaper, on purpose: the app has one
+/// (`sf_inbox::intercom::html_escape`), but this crate must not depend on
+/// the app it stands in for (the app depends on it, behind its `sandbox`
+/// feature), so the few lines are kept here rather than shared.
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

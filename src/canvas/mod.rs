@@ -6,4 +6,4 @@ pub mod request;
 pub mod signature;
 
 pub use components::{Canvas, CanvasResponse, Component};
-pub use request::{CanvasRequest, Person, PersonRole};
+pub use request::{CanvasRequest, CanvasRequestBuilder, Person, PersonRole};

@@ -307,7 +307,11 @@ impl Workspace {
 
     /// How many sync errors the workspace has (the menu's count).
     pub async fn sync_error_count(&self) -> usize {
-        self.store.sync_errors(None).await.map(|v| v.len()).unwrap_or(0)
+        self.store
+            .sync_errors(None)
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0)
     }
 
     /// Retry one sync error now: its work is queued again and the worker

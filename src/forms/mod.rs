@@ -247,7 +247,7 @@ fn show_create_error(
             error: SalesforceError::Rejected { errors, .. },
             ..
         } => apply_salesforce_errors(state, fields, errors),
-        CreateError::Salesforce { error, .. } => state.errors.push(fault_message(error)),
+        CreateError::Salesforce { error, .. } => state.errors.push(crate::panels::fault_text(error, crate::panels::Telling::Create)),
         CreateError::InFlight => state.errors.push(
             "This form's create is still running (a double click, or a retried request). Submit again in a moment to see the record; it will not be created twice.".to_string(),
         ),
@@ -257,30 +257,5 @@ fn show_create_error(
                 .errors
                 .push(format!("Nothing was created: {e}. Try again in a moment."))
         }
-    }
-}
-
-/// What the teammate reads for a Salesforce fault during a create.
-pub fn fault_message(e: &SalesforceError) -> String {
-    match e {
-        SalesforceError::Timeout(d) => format!(
-            "Salesforce did not answer within {:.1} s, so the record may or may not exist. Submitting again checks first; it will not create a second one.",
-            d.as_secs_f64()
-        ),
-        SalesforceError::ApiLimit => "Your org has used its 24-hour allowance of Salesforce API requests. Nothing was created; try again once it frees up.".to_string(),
-        SalesforceError::Unavailable(_) => "Salesforce is unavailable right now. Nothing was created; try again in a moment.".to_string(),
-        SalesforceError::Forbidden(why) => format!(
-            "Salesforce refused the integration user ({why}). An admin needs to grant it create access."
-        ),
-        SalesforceError::Reconnect(_) | SalesforceError::NotConfigured(_) => {
-            "Salesforce isn't connected; an admin needs to reconnect the org.".to_string()
-        }
-        SalesforceError::NotFound => "Salesforce could not find a record this form refers to; Refresh and try again.".to_string(),
-        SalesforceError::Malformed(_) => "Salesforce sent an answer this app could not read. Refresh to check whether the record was created.".to_string(),
-        SalesforceError::Rejected { errors, .. } => errors
-            .iter()
-            .map(|e| format!("Salesforce: {}", e.message))
-            .collect::<Vec<_>>()
-            .join(" "),
     }
 }

@@ -2,13 +2,15 @@
 //! canvas. No I/O happens here, so every screen is tested — and kept as a
 //! golden file under `canvases/` — without a server.
 
+pub mod fault;
 pub mod format;
 pub mod forms;
 mod profile;
 mod status;
 pub mod tasks;
 
-pub use profile::{insert_feedback, profile_canvas, RenderCtx, View};
+pub use fault::{fault_text, fault_title, Telling};
+pub use profile::{insert_feedback, profile_canvas, render_key, RenderCtx, View};
 pub use status::{
     error_canvas, error_canvas_retrying, internal_error_canvas, no_email_canvas,
     workspace_refused_canvas,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::fault::{fault_text, Telling};
 use super::format;
 use super::ids;
 use super::record_url;
@@ -70,6 +71,26 @@ pub struct RenderCtx<'a> {
     /// Offer "New Salesforce task" (a conversation is open and the person
     /// has an email).
     pub can_log_task: bool,
+}
+
+/// What [`profile_canvas`] draws from besides the snapshot it is given
+/// (its profile and `ctx.fetched_at`): the screen, the instance URL, the
+/// task flag and the day of `ctx.now` (the only part of the time it
+/// shows: "fetched at 14:05 UTC" today, "30 Nov, 14:05 UTC" after
+/// midnight). Two renders of one snapshot under the same key are the same
+/// canvas, byte for byte, so the sidebar keeps the serialised canvas under
+/// it. `None` for a stale render (its fault text is not kept). A field
+/// added to [`RenderCtx`] belongs here too.
+pub fn render_key(view: &View, ctx: &RenderCtx) -> Option<String> {
+    if ctx.stale.is_some() {
+        return None;
+    }
+    Some(format!(
+        "{view:?}|{}|task={}|{}",
+        ctx.instance_url,
+        ctx.can_log_task,
+        ctx.now.date_naive()
+    ))
 }
 
 pub fn profile_canvas(p: &Profile, view: &View, ctx: &RenderCtx) -> Canvas {
@@ -208,15 +229,6 @@ fn push_tabs(c: &mut Vec<Component>, tabs: &[(&'static str, String)], current: &
         save_state: None,
         disabled: false,
     }));
-}
-
-fn short_reason(e: &SalesforceError) -> &'static str {
-    match e {
-        SalesforceError::Timeout(_) => "Salesforce is slow to answer",
-        SalesforceError::ApiLimit => "Salesforce's API limit is reached",
-        SalesforceError::Malformed(_) => "Salesforce sent an answer this app could not read",
-        _ => "Salesforce isn't answering",
-    }
 }
 
 fn value(v: &Option<String>) -> String {
@@ -613,7 +625,7 @@ fn footer(c: &mut Vec<Component>, ctx: &RenderCtx) {
     if let Some(err) = ctx.stale {
         c.push(error_text(format!(
             "{}: this is what it said at {}.",
-            short_reason(err),
+            fault_text(err, Telling::Stale),
             format::clock(ctx.fetched_at, ctx.now)
         )));
         c.push(submit_button(ids::RETRY, "Try again", ButtonStyle::Primary));
@@ -646,7 +658,8 @@ pub fn insert_feedback(mut canvas: Canvas, feedback: Vec<Component>) -> Canvas {
 
 #[cfg(test)]
 mod tests {
-    use super::field_label;
+    use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn chosen_fields_are_labelled_from_their_api_names() {
@@ -655,5 +668,62 @@ mod tests {
         assert_eq!(field_label("Shoe_Size__c"), "Shoe Size");
         assert_eq!(field_label("NumberOfEmployees"), "Number Of Employees");
         assert_eq!(field_label("SLA_Tier2__c"), "SLA Tier2");
+    }
+
+    fn ctx(now: DateTime<Utc>, fetched_at: DateTime<Utc>) -> RenderCtx<'static> {
+        RenderCtx {
+            instance_url: "https://example.my.salesforce.com",
+            now,
+            fetched_at,
+            stale: None,
+            can_log_task: true,
+        }
+    }
+
+    /// The render cache keeps a canvas under `render_key`: the same key
+    /// must mean the same canvas, and a canvas that would differ must get
+    /// another key (here: the day turns, and "fetched at" gains its date).
+    #[test]
+    fn the_render_key_changes_whenever_the_canvas_does() {
+        let profile = Profile::NotFound {
+            email: Some("someone@example.com".into()),
+            companies: vec![],
+        };
+        let view = View::Summary { opportunity: None };
+        let fetched = Utc.with_ymd_and_hms(2026, 11, 30, 23, 58, 0).unwrap();
+        let same_day = [
+            Utc.with_ymd_and_hms(2026, 11, 30, 23, 58, 30).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 59).unwrap(),
+        ];
+        let next_day = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 1).unwrap();
+        let [a, b] = same_day.map(|now| {
+            let c = ctx(now, fetched);
+            (render_key(&view, &c), profile_canvas(&profile, &view, &c))
+        });
+        assert_eq!(a, b, "one day, one key, one canvas");
+        let c = ctx(next_day, fetched);
+        let (key, canvas) = (render_key(&view, &c), profile_canvas(&profile, &view, &c));
+        assert_ne!(canvas, a.1, "after midnight the fetch time shows its date");
+        assert_ne!(key, a.0);
+        // The other inputs: the screen, the task flag, the instance.
+        let tab = View::Account { opportunity: None };
+        assert_ne!(render_key(&tab, &ctx(same_day[0], fetched)), a.0);
+        let no_task = RenderCtx {
+            can_log_task: false,
+            ..ctx(same_day[0], fetched)
+        };
+        assert_ne!(render_key(&view, &no_task), a.0);
+        let other = RenderCtx {
+            instance_url: "https://other.my.salesforce.com",
+            ..ctx(same_day[0], fetched)
+        };
+        assert_ne!(render_key(&view, &other), a.0);
+        // A stale render (a fault's text in it) is not kept at all.
+        let err = SalesforceError::ApiLimit;
+        let stale = RenderCtx {
+            stale: Some(&err),
+            ..ctx(same_day[0], fetched)
+        };
+        assert_eq!(render_key(&view, &stale), None);
     }
 }

@@ -2,6 +2,7 @@
 //! without an email, a workspace this app does not serve. Each says what
 //! happened in the teammate's words and offers a retry where one can help.
 
+use super::fault::{fault_text, fault_title, Telling};
 use super::ids;
 use crate::canvas::components::*;
 use crate::salesforce::SalesforceError;
@@ -16,61 +17,11 @@ pub fn error_canvas(err: &SalesforceError) -> Canvas {
 /// component id Try again submits (e.g. the form's open button, so a New
 /// Case that met an outage comes back to the form, not the panel).
 pub fn error_canvas_retrying(err: &SalesforceError, retry: &str) -> Canvas {
-    let mut status_page = false;
-    let (title, body): (&str, String) = match err {
-        SalesforceError::NotConfigured(why) => (
-            "Salesforce isn't connected",
-            format!(
-                "This app has no Salesforce org to read from yet ({}). An admin sets SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN where the app runs and restarts it.",
-                escape_markup(why)
-            ),
-        ),
-        SalesforceError::Reconnect(_) => (
-            "Reconnect Salesforce",
-            "Salesforce no longer accepts this app's sign-in: its access was revoked or has expired, so no live data can be shown. An admin reconnects it: sign in to Salesforce as the integration user through the app's connected app, set the token Salesforce gives in SALESFORCE_REFRESH_TOKEN and restart the app. Then click Check again.".to_string(),
-        ),
-        SalesforceError::ApiLimit => (
-            "Salesforce API limit reached",
-            "Your org has used its 24-hour allowance of API requests, so Salesforce refuses to answer for now. It answers again as the allowance frees up; an admin can check usage in Salesforce Setup under Company Information.".to_string(),
-        ),
-        SalesforceError::Timeout(d) => (
-            "Salesforce is slow to answer",
-            format!(
-                "Salesforce did not answer within {:.1} s. It may be busy: try again in a moment.",
-                d.as_secs_f64()
-            ),
-        ),
-        SalesforceError::Unavailable(_) => {
-            status_page = true;
-            (
-                "Salesforce is unavailable",
-                "Salesforce is down or under maintenance right now. Try again in a moment; Salesforce's status page says when it is back.".to_string(),
-            )
-        }
-        SalesforceError::Malformed(_) => (
-            "Unexpected answer from Salesforce",
-            "Salesforce answered, but with something this app could not read. Try again; if it keeps happening, tell your admin.".to_string(),
-        ),
-        SalesforceError::Forbidden(why) => (
-            "Salesforce refused access",
-            format!(
-                "The Salesforce integration user is missing a permission: {}. An admin grants it in Salesforce Setup (the integration user's profile or permission sets).",
-                escape_markup(why)
-            ),
-        ),
-        SalesforceError::NotFound => (
-            "Record not found",
-            "Salesforce could not find that record; it may have been deleted or merged. Refresh to look the person up again.".to_string(),
-        ),
-        SalesforceError::Rejected { errors, .. } => (
-            "Salesforce rejected the request",
-            errors
-                .first()
-                .map(|e| format!("{} ({})", escape_markup(&e.message), e.error_code))
-                .unwrap_or_else(|| "Salesforce gave no reason.".to_string()),
-        ),
-    };
-    let mut c = vec![header(title), paragraph(body)];
+    let status_page = matches!(err, SalesforceError::Unavailable(_));
+    let mut c = vec![
+        header(fault_title(err)),
+        paragraph(fault_text(err, Telling::Screen)),
+    ];
     if err.is_retryable() {
         c.push(submit_button(retry, "Try again", ButtonStyle::Primary));
     } else if matches!(

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::canvas::signature::sign_body;
+use crate::canvas::CanvasRequestBuilder;
 use crate::config::{Config, Secret};
 
 const PAGE: &str = include_str!("page.html");
@@ -335,37 +336,7 @@ pub fn samples(conversations: &Value, contacts: &Value, admins: &Value) -> Vec<S
 /// docs), with the sandbox Intercom's ids for the person, their company,
 /// the teammate and the conversation.
 pub fn initialize_body(conv: &SampleConversation, workspace_id: &str) -> Value {
-    let c = &conv.contact;
-    let mut contact = json!({"type": "contact", "id": c.id, "role": c.role, "name": c.name});
-    if let Some(email) = &c.email {
-        contact["email"] = json!(email);
-    }
-    if let Some(phone) = &c.phone {
-        contact["phone"] = json!(phone);
-    }
-    if let Some(owner) = &c.owner_id {
-        contact["owner_id"] = json!(owner);
-    }
-    if let Some(company) = &c.company {
-        let id = c
-            .company_id
-            .clone()
-            .unwrap_or_else(|| format!("company-{}", conv.id));
-        contact["companies"] = json!({"type": "list", "data": [
-            {"type": "company", "id": id, "name": company}
-        ]});
-    }
-    let a = &conv.admin;
-    json!({
-        "workspace_id": workspace_id,
-        "workspace_region": "us",
-        "admin": {"type": "admin", "id": a.id, "name": a.name, "email": a.email},
-        "contact": contact,
-        "conversation": {
-            "type": "conversation", "id": conv.id, "state": "open",
-            "admin_assignee_id": conv.admin_assignee_id
-        }
-    })
+    request_for(conv, workspace_id).build()
 }
 
 /// The submit body: the initialize body plus what was clicked, the canvas it
@@ -377,11 +348,38 @@ pub fn submit_body(
     current_canvas: Value,
     input_values: Map<String, Value>,
 ) -> Value {
-    let mut body = initialize_body(conv, workspace_id);
-    body["component_id"] = json!(component_id);
-    body["current_canvas"] = current_canvas;
-    body["input_values"] = Value::Object(input_values);
-    body
+    request_for(conv, workspace_id)
+        .submit(component_id, current_canvas, Value::Object(input_values))
+        .build()
+}
+
+fn request_for(conv: &SampleConversation, workspace_id: &str) -> CanvasRequestBuilder {
+    let c = &conv.contact;
+    let a = &conv.admin;
+    let mut b = CanvasRequestBuilder::new(workspace_id)
+        .region("us")
+        .admin(&a.id, Some(&a.name), a.email.as_deref())
+        .contact(&c.role, c.email.as_deref())
+        .contact_id(&c.id)
+        .name(&c.name);
+    if let Some(phone) = &c.phone {
+        b = b.phone(phone);
+    }
+    if let Some(owner) = &c.owner_id {
+        b = b.owner(owner);
+    }
+    if let Some(company) = &c.company {
+        let id = c
+            .company_id
+            .clone()
+            .unwrap_or_else(|| format!("company-{}", conv.id));
+        b = b.company(Some(&id), company);
+    }
+    b = b.conversation(&conv.id).state("open");
+    if let Some(assignee) = &conv.admin_assignee_id {
+        b = b.assignee(assignee);
+    }
+    b
 }
 
 // ---- handlers ----

@@ -57,16 +57,27 @@ impl Weigh for &'static str {
     }
 }
 
-/// One cached answer: the value and when it was fetched.
+/// One cached answer: the value, when it was fetched, and its generation.
 #[derive(Debug)]
 pub struct Snapshot<V> {
     pub value: V,
     pub fetched_at: DateTime<Utc>,
+    /// Unique in this process: every fetch (a refetch, a write's lookup)
+    /// makes a new generation, so whatever is drawn from a snapshot and
+    /// kept under its generation is never mistaken for a newer one's.
+    pub generation: u64,
 }
+
+/// The next snapshot's generation.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
 impl<V> Snapshot<V> {
     pub fn new(value: V, fetched_at: DateTime<Utc>) -> Snapshot<V> {
-        Snapshot { value, fetched_at }
+        Snapshot {
+            value,
+            fetched_at,
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+        }
     }
 }
 
@@ -121,6 +132,11 @@ impl<V: Weigh + Send + Sync + 'static> QueryCache<V> {
     /// Number of fetches that actually ran (for tests and benchmarks).
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The bound of each map, in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.fresh.policy().max_capacity().unwrap_or(u64::MAX)
     }
 
     /// Entries and weighed bytes of the fresh map (after pending evictions

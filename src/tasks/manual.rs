@@ -328,38 +328,7 @@ const MAX_SUBREQUESTS: usize = 25;
 /// What the teammate reads when something went wrong.
 pub fn reason(e: &TaskError) -> String {
     match e {
-        TaskError::Salesforce(s) => match s {
-            SalesforceError::Rejected { errors, .. } if !errors.is_empty() => format!(
-                "Salesforce refused it: {}",
-                errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            SalesforceError::ApiLimit => {
-                "Salesforce's daily API request limit is reached. Try again later.".to_string()
-            }
-            SalesforceError::Unavailable(_) => {
-                "Salesforce is unavailable right now. Trying again won't log it twice.".to_string()
-            }
-            SalesforceError::Timeout(_) => {
-                "Salesforce didn't answer in time. Trying again won't log it twice.".to_string()
-            }
-            SalesforceError::NotConfigured(_) => {
-                "Salesforce isn't connected yet: an admin needs to set up the connection."
-                    .to_string()
-            }
-            SalesforceError::Reconnect(_) => {
-                "The Salesforce connection was revoked or expired: an admin needs to reconnect it."
-                    .to_string()
-            }
-            SalesforceError::Forbidden(_) => {
-                "The Salesforce integration user isn't allowed to create tasks or leads."
-                    .to_string()
-            }
-            other => other.to_string(),
-        },
+        TaskError::Salesforce(s) => crate::panels::fault_text(s, crate::panels::Telling::Task),
         TaskError::Intercom(IntercomError::NotConfigured) => {
             "The app has no Intercom access token, so it can't read the conversation.".to_string()
         }

@@ -21,6 +21,7 @@ mod partial_answers;
 mod pg;
 mod preview_browser;
 mod preview_http;
+mod render_cache;
 mod replicas;
 mod salesforce_client;
 mod sandbox_org;

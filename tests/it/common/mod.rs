@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use sf_inbox::app::{self, App};
 use sf_inbox::canvas::signature::{sign_body, sign_hub};
+use sf_inbox::canvas::CanvasRequestBuilder;
 use sf_inbox::config::Config;
 use sf_inbox::intercom::IntercomClient;
 use sf_inbox::sidebar::Sidebar;
@@ -373,32 +374,30 @@ impl Notification {
     }
 }
 
-/// An initialize body for a person, in the documented shape.
+/// An initialize body for a person, in the documented shape (through the
+/// app's one request builder).
 pub fn person(role: &str, email: Option<&str>, company: Option<&str>) -> Value {
-    let mut contact = json!({"type": "contact", "id": "ic-1", "role": role, "name": "Someone"});
-    if let Some(e) = email {
-        contact["email"] = json!(e);
-    }
+    let mut b = CanvasRequestBuilder::new("ws-test")
+        .region("us")
+        .admin("814860", Some("Ruth Teammate"), Some("ruth@example.com"))
+        .contact(role, email)
+        .contact_id("ic-1")
+        .name("Someone");
     if let Some(c) = company {
-        contact["companies"] =
-            json!({"type": "list", "data": [{"type": "company", "id": "c1", "name": c}]});
+        b = b.company(Some("c1"), c);
     }
-    json!({
-        "workspace_id": "ws-test", "workspace_region": "us",
-        "admin": {"type": "admin", "id": "814860", "name": "Ruth Teammate", "email": "ruth@example.com"},
-        "contact": contact,
-        "conversation": {"type": "conversation", "id": "4711", "state": "open", "admin_assignee_id": 814860}
-    })
+    b.conversation("4711")
+        .state("open")
+        .assignee("814860")
+        .build()
 }
 
 /// A submit body: the same person, the clicked component, the canvas it
 /// came from (its `stored_data`), and the form values.
 pub fn submit_from(init: &Value, previous: &Value, component: &str, inputs: Value) -> Value {
-    let mut b = init.clone();
-    b["component_id"] = json!(component);
-    b["current_canvas"] = previous["canvas"].clone();
-    b["input_values"] = inputs;
-    b
+    CanvasRequestBuilder::on(init)
+        .submit(component, previous["canvas"].clone(), inputs)
+        .build()
 }
 
 /// Every text a teammate would read on the canvas, in order.
