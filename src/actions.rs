@@ -39,6 +39,9 @@ pub mod ids {
     pub const CASE_FIELD_PREFIX: &str = "case_f_";
     /// The link to the record just created.
     pub const OPEN_CREATED: &str = "open_created";
+    /// The conversation's automatic Case: open it, retry its sync error.
+    pub const AUTO_CASE_OPEN: &str = "auto_case_open";
+    pub const AUTO_CASE_RETRY: &str = "auto_case_retry";
     /// `stored_data`: the form's idempotency token.
     pub const TOKEN: &str = "form_token";
     /// `stored_data`: the empty required Lead fields the teammate was told
@@ -88,6 +91,8 @@ pub enum Action {
     Case(CaseAction),
     /// Any `task_*` component (the task flow reads its own inputs).
     Task,
+    /// Retry the conversation's automatic case (its sync error).
+    AutoCaseRetry,
     /// Back, and anything this version does not know: the summary.
     Summary,
 }
@@ -115,6 +120,7 @@ impl Action {
             ids::SHOW_CASES => Action::ShowCases,
             ids::SHOW_OPPORTUNITY => Action::ShowOpportunity,
             ids::TAB => Action::Tab,
+            ids::AUTO_CASE_RETRY => Action::AutoCaseRetry,
             _ if ids::deal(id).is_some() => Action::Deal,
             ids::LEAD_CREATE => Action::Lead(LeadAction::Create),
             ids::CASE_CREATE => Action::Case(CaseAction::Create),
@@ -136,6 +142,10 @@ mod tests {
         assert_eq!(Action::parse(Some(ids::REFRESH)), Action::Refetch);
         assert_eq!(Action::parse(Some(ids::RETRY)), Action::Refetch);
         assert_eq!(Action::parse(Some(ids::SHOW_CASES)), Action::ShowCases);
+        assert_eq!(
+            Action::parse(Some(ids::AUTO_CASE_RETRY)),
+            Action::AutoCaseRetry
+        );
         assert_eq!(
             Action::parse(Some(ids::SHOW_OPPORTUNITY)),
             Action::ShowOpportunity

@@ -187,12 +187,16 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         intercom.clone(),
         config.workspace_id.clone(),
     ));
+    // The worker's wake-up: webhooks, the Workflow action and the
+    // sidebar's Retry of an automatic case all ring it.
+    let wake = Arc::new(tokio::sync::Notify::new());
     let sidebar = Arc::new(
         Sidebar::new(client, cache, config.workspace_id.clone())
             .with_forms(forms)
             .with_tasks(tasks.clone())
             .with_intercom(intercom.clone())
-            .with_store(store.clone()),
+            .with_store(store.clone())
+            .with_auto_cases(store.clone(), wake.clone()),
     );
     // Writes on any replica drop the person from this one's cache.
     let mut invalidations = store.subscribe();
@@ -224,7 +228,6 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         config.case_external_id_field.clone(),
     ));
     let defaults = crate::settings::WorkspaceSettings::defaults(config);
-    let wake = Arc::new(tokio::sync::Notify::new());
     let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
         .with_connected(connected)
         .with_retention(config.queue_retention)

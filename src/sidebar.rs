@@ -27,6 +27,9 @@ pub struct Sidebar {
     forms: Option<Arc<crate::forms::Forms>>,
     /// "New Salesforce task" (`task_*` components), when wired.
     tasks: Option<Arc<crate::tasks::Tasks>>,
+    /// The conversation's automatic Case and its sync error (the store),
+    /// and the worker's wake-up for Retry.
+    auto_cases: Option<(crate::store::Store, Arc<tokio::sync::Notify>)>,
 }
 
 impl Sidebar {
@@ -40,6 +43,7 @@ impl Sidebar {
             workspace_id,
             forms: None,
             tasks: None,
+            auto_cases: None,
         }
     }
 
@@ -63,6 +67,17 @@ impl Sidebar {
     /// Wires the "New Salesforce task" flow.
     pub fn with_tasks(mut self, tasks: Arc<crate::tasks::Tasks>) -> Sidebar {
         self.tasks = Some(tasks);
+        self
+    }
+
+    /// Shows the conversation's automatic Case and its sync error (Retry
+    /// queues its work again and wakes the worker).
+    pub fn with_auto_cases(
+        mut self,
+        store: crate::store::Store,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Sidebar {
+        self.auto_cases = Some((store, wake));
         self
     }
 
@@ -148,6 +163,19 @@ impl Sidebar {
                 let reply = forms.case(&self.profiles, req, a).await;
                 self.show(req, reply).await.into()
             }
+            (Action::AutoCaseRetry, _) => {
+                if let (Some((store, wake)), Some(conv)) = (&self.auto_cases, conversation_id(req))
+                {
+                    let id = crate::store::sync_error_id(crate::store::SyncKind::AutoCase, conv);
+                    match store.retry_sync_error(&id).await {
+                        Ok(true) => wake.notify_one(),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not queue the case again"),
+                    }
+                }
+                self.render(req, Source::Peek, summary(stored_opportunity))
+                    .await
+            }
             (Action::Task, _) => match &self.tasks {
                 Some(tasks) => tasks.submit(req).await.into(),
                 None => {
@@ -179,6 +207,38 @@ impl Sidebar {
         }
     }
 
+    /// The conversation's automatic Case and its sync error, to go under
+    /// the panel (local reads only: no Salesforce round trip); empty when
+    /// it has neither.
+    async fn case_section(
+        &self,
+        req: &CanvasRequest,
+        instance: &str,
+    ) -> Vec<crate::canvas::components::Component> {
+        let (Some((store, _)), Some(conv)) = (&self.auto_cases, conversation_id(req)) else {
+            return Vec::new();
+        };
+        let case = store.case_for(conv).await.ok().flatten();
+        let problem = store
+            .sync_error_for(crate::store::SyncKind::AutoCase, conv)
+            .await
+            .ok()
+            .flatten();
+        let case = case.map(|m| panels::auto_case::CaseLine {
+            id: m.case_id,
+            number: m.case_number,
+            status: m.status,
+            owner: m.owner,
+        });
+        let problem = problem.map(|e| panels::auto_case::CaseProblem {
+            attempted: e.attempted,
+            message: e.message,
+            last_seen: e.last_seen,
+            next_retry: e.next_retry,
+        });
+        panels::auto_case::section(case.as_ref(), problem.as_ref(), instance)
+    }
+
     /// `INTERCOM_WORKSPACE_ID` is set and this request comes from another.
     fn refuses(&self, req: &CanvasRequest) -> bool {
         let workspace = req.workspace_id.as_deref().unwrap_or_default();
@@ -208,6 +268,7 @@ impl Sidebar {
             && lookup.query.email.is_some();
         match result {
             Ok(c) => {
+                let extra = self.case_section(req, instance).await;
                 let ctx = RenderCtx {
                     instance_url: instance,
                     now: Utc::now(),
@@ -215,6 +276,13 @@ impl Sidebar {
                     stale: None,
                     can_log_task,
                 };
+                if !extra.is_empty() {
+                    // The conversation's case is not part of the person's
+                    // cached render: drawn fresh under it.
+                    let mut canvas = panels::profile_canvas(&c.snapshot.value, &view, &ctx);
+                    canvas.content.components.extend(extra);
+                    return canvas.into();
+                }
                 let draw =
                     || answer::canvas_body(panels::profile_canvas(&c.snapshot.value, &view, &ctx));
                 let bytes = match panels::render_key(&view, &ctx) {
@@ -251,4 +319,12 @@ impl Sidebar {
             }
         }
     }
+}
+
+/// The conversation a request comes from, if any.
+fn conversation_id(req: &CanvasRequest) -> Option<&str> {
+    req.conversation
+        .as_ref()
+        .and_then(|c| c.id.as_deref())
+        .filter(|id| !id.is_empty())
 }

@@ -387,8 +387,19 @@ impl Cases {
             self.service.comment(&case_id, &body).await?;
         }
         let summary = self.service.summary(&case_id).await.ok().flatten();
-        let number = summary.and_then(|s| s.case_number);
-        let m = store.map_case(conv_id, &case_id, number.as_deref()).await?;
+        let (number, case_status, owner) = match summary {
+            Some(s) => (s.case_number, s.status, s.owner.and_then(|o| o.name)),
+            None => (None, None, None),
+        };
+        let m = store
+            .map_case(
+                conv_id,
+                &case_id,
+                number.as_deref(),
+                case_status.as_deref(),
+                owner.as_deref(),
+            )
+            .await?;
         let case_url = self.case_url(&case_id).await;
         if status == CaseStatus::Created {
             self.note(

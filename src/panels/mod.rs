@@ -2,6 +2,7 @@
 //! canvas. No I/O happens here, so every screen is tested — and kept as a
 //! golden file under `canvases/` — without a server.
 
+pub mod auto_case;
 pub mod fault;
 pub mod format;
 pub mod forms;

@@ -102,6 +102,8 @@ CREATE TABLE conversation_cases (
     conversation_id TEXT NOT NULL,
     case_id         TEXT NOT NULL,
     case_number     TEXT,
+    case_status     TEXT,
+    case_owner      TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, conversation_id)
@@ -225,6 +227,8 @@ CREATE TABLE conversation_cases (
     conversation_id TEXT NOT NULL,
     case_id         TEXT NOT NULL,
     case_number     TEXT,
+    case_status     TEXT,
+    case_owner      TEXT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, conversation_id)

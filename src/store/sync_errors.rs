@@ -95,6 +95,9 @@ pub struct SyncError {
 pub struct MappedCase {
     pub case_id: String,
     pub case_number: Option<String>,
+    /// Status and owner's name as of the app's last write.
+    pub status: Option<String>,
+    pub owner: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -481,14 +484,22 @@ impl Store {
     pub async fn case_for(&self, conversation_id: &str) -> Result<Option<MappedCase>, StoreError> {
         self.ready().await?;
         let (ws, conv) = (self.workspace.to_string(), conversation_id.to_string());
-        let row: Option<(String, Option<String>, i64, i64)> = match &self.backend {
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+        );
+        let row: Option<Row> = match &self.backend {
             Backend::Sqlite(s) => {
                 s.run(move |c| {
                     Ok(c.query_row(
-                        "SELECT case_id, case_number, created_at, updated_at FROM conversation_cases
-                         WHERE workspace_id = ?1 AND conversation_id = ?2",
+                        "SELECT case_id, case_number, case_status, case_owner, created_at, updated_at
+                         FROM conversation_cases WHERE workspace_id = ?1 AND conversation_id = ?2",
                         params![ws, conv],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
                     )
                     .optional()?)
                 })
@@ -498,28 +509,35 @@ impl Store {
                 .client()
                 .await?
                 .query_opt(
-                    "SELECT case_id, case_number, created_at, updated_at FROM conversation_cases
-                     WHERE workspace_id = $1 AND conversation_id = $2",
+                    "SELECT case_id, case_number, case_status, case_owner, created_at, updated_at
+                     FROM conversation_cases WHERE workspace_id = $1 AND conversation_id = $2",
                     &[&ws, &conv],
                 )
                 .await?
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))),
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))),
         };
-        Ok(row.map(|(case_id, case_number, c, u)| MappedCase {
-            case_id,
-            case_number,
-            created_at: from_ms(c),
-            updated_at: from_ms(u),
-        }))
+        Ok(
+            row.map(|(case_id, case_number, status, owner, c, u)| MappedCase {
+                case_id,
+                case_number,
+                status,
+                owner,
+                created_at: from_ms(c),
+                updated_at: from_ms(u),
+            }),
+        )
     }
 
-    /// Remembers the conversation's Case. The first Case stays: a second
-    /// one for the same conversation is refused and the first answered.
+    /// Remembers the conversation's Case (with its number, status and
+    /// owner as just read). The first Case stays: a second one for the same
+    /// conversation is refused and the first answered.
     pub async fn map_case(
         &self,
         conversation_id: &str,
         case_id: &str,
         case_number: Option<&str>,
+        status: Option<&str>,
+        owner: Option<&str>,
     ) -> Result<MappedCase, StoreError> {
         self.ready().await?;
         let (ws, conv, id, num) = (
@@ -528,18 +546,21 @@ impl Store {
             case_id.to_string(),
             case_number.map(str::to_string),
         );
+        let (status, owner) = (status.map(str::to_string), owner.map(str::to_string));
         let now = self.clock.now_ms();
         match &self.backend {
             Backend::Sqlite(s) => {
                 s.run(move |c| {
                     c.execute(
-                        "INSERT INTO conversation_cases
-                             (workspace_id, conversation_id, case_id, case_number, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                        "INSERT INTO conversation_cases (workspace_id, conversation_id, case_id,
+                             case_number, case_status, case_owner, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
                          ON CONFLICT (workspace_id, conversation_id) DO UPDATE SET
                              case_number = COALESCE(conversation_cases.case_number, excluded.case_number),
+                             case_status = COALESCE(excluded.case_status, conversation_cases.case_status),
+                             case_owner = COALESCE(excluded.case_owner, conversation_cases.case_owner),
                              updated_at = excluded.updated_at",
-                        params![ws, conv, id, num, now],
+                        params![ws, conv, id, num, status, owner, now],
                     )?;
                     Ok(())
                 })
@@ -549,13 +570,15 @@ impl Store {
                 p.client()
                     .await?
                     .execute(
-                        "INSERT INTO conversation_cases
-                             (workspace_id, conversation_id, case_id, case_number, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $5)
+                        "INSERT INTO conversation_cases (workspace_id, conversation_id, case_id,
+                             case_number, case_status, case_owner, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
                          ON CONFLICT (workspace_id, conversation_id) DO UPDATE SET
                              case_number = COALESCE(conversation_cases.case_number, EXCLUDED.case_number),
+                             case_status = COALESCE(EXCLUDED.case_status, conversation_cases.case_status),
+                             case_owner = COALESCE(EXCLUDED.case_owner, conversation_cases.case_owner),
                              updated_at = EXCLUDED.updated_at",
-                        &[&ws, &conv, &id, &num, &now],
+                        &[&ws, &conv, &id, &num, &status, &owner, &now],
                     )
                     .await?;
             }
@@ -762,11 +785,19 @@ mod tests {
     async fn one_case_per_conversation_and_hashed_tokens() {
         let s = Store::memory();
         assert_eq!(s.case_for("c1").await.unwrap(), None);
-        let m = s.map_case("c1", "500A", None).await.unwrap();
+        let m = s
+            .map_case("c1", "500A", None, Some("New"), None)
+            .await
+            .unwrap();
         assert_eq!(m.case_id, "500A");
-        let again = s.map_case("c1", "500B", Some("00001")).await.unwrap();
+        let again = s
+            .map_case("c1", "500B", Some("00001"), Some("Closed"), Some("Ruth"))
+            .await
+            .unwrap();
         assert_eq!(again.case_id, "500A", "the first Case stays");
         assert_eq!(again.case_number.as_deref(), Some("00001"));
+        assert_eq!(again.status.as_deref(), Some("Closed"));
+        assert_eq!(again.owner.as_deref(), Some("Ruth"));
         assert_eq!(s.action_token_hash().await.unwrap(), None);
         s.set_action_token("tok-1").await.unwrap();
         assert_eq!(

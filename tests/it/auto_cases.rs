@@ -444,3 +444,46 @@ async fn a_slow_salesforce_queues_the_action_and_the_queue_finishes_it() {
     drain(app.queue()).await;
     assert_eq!(new_cases(&app, before).len(), 1);
 }
+
+#[tokio::test]
+async fn the_sidebar_shows_the_conversations_case_and_its_error_with_retry() {
+    use crate::common::{component_ids, person, submit_from, texts};
+    let app = app_with(&[], &on("", "")).await;
+    app.deliver(&Notification::new("n1", CREATED, "4711")).await;
+    app.deliver(&Notification::new("n2", CREATED, "4712")).await;
+    drain(app.queue()).await;
+    let mapped = app.queue().case_for("4711").await.unwrap().unwrap();
+    let number = mapped.case_number.clone().unwrap();
+
+    let hana = person("user", Some("hana@globex.example"), None);
+    let canvas = app.initialize(&hana).await;
+    let t = texts(&canvas);
+    assert!(t.contains("This conversation's case"), "{t}");
+    assert!(t.contains(&number), "{t}");
+    assert!(component_ids(&canvas).contains(&"auto_case_open".to_string()));
+
+    let mut lena = person("user", Some("lena@initech.example"), None);
+    lena["conversation"]["id"] = json!("4712");
+    let canvas = app.initialize(&lena).await;
+    let t = texts(&canvas);
+    assert!(
+        t.contains(
+            "The automatic case wasn't created: lena@initech.example is not a Salesforce Contact"
+        ),
+        "{t}"
+    );
+    assert!(component_ids(&canvas).contains(&"auto_case_retry".to_string()));
+    // Retry queues the work again (it fails the same way: still a Lead).
+    let body = submit_from(&lena, &canvas, "auto_case_retry", json!({}));
+    let after = app.submit(&body).await;
+    let t = texts(&after);
+    assert!(t.contains("Queued again at"), "{t}");
+    drain(app.queue()).await;
+    let e = app
+        .queue()
+        .sync_error_for(SyncKind::AutoCase, "4712")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.attempts, 2, "tried once more: {e:?}");
+}

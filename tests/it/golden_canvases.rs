@@ -647,3 +647,44 @@ async fn configured_panel_fields_match_their_goldens() {
     let built_in = render(&app, &other, false).await;
     assert!(texts(&built_in).contains("Owner"));
 }
+
+#[test]
+fn auto_case_section() {
+    use sf_inbox::panels::auto_case::{section, CaseLine, CaseProblem};
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 14, 5, 0).unwrap();
+    let case = CaseLine {
+        id: "5005e000001Cs11AAC".into(),
+        number: Some("00001011".into()),
+        status: Some("New".into()),
+        owner: Some("Ruth Teammate".into()),
+    };
+    let created = CaseProblem {
+        attempted: "Create the conversation's Case".into(),
+        message: "Refund cases need a refund amount.".into(),
+        last_seen: at,
+        next_retry: None,
+    };
+    let updated = CaseProblem {
+        attempted: "Update the conversation's Case on close".into(),
+        message:
+            "attribute “Case Type” → Type: \"Billing question\": Pick one of: Invoice, Refund."
+                .into(),
+        last_seen: at,
+        next_retry: None,
+    };
+    let canvas = |c: Vec<sf_inbox::canvas::components::Component>| {
+        serde_json::to_value(sf_inbox::canvas::Canvas::new(c).into_response()).unwrap()
+    };
+    check_golden(
+        "auto_case_case",
+        &canvas(section(Some(&case), None, INSTANCE)),
+    );
+    check_golden(
+        "auto_case_not_created",
+        &canvas(section(None, Some(&created), INSTANCE)),
+    );
+    check_golden(
+        "auto_case_not_updated",
+        &canvas(section(Some(&case), Some(&updated), INSTANCE)),
+    );
+}
