@@ -167,7 +167,7 @@ impl Sidebar {
                 if let (Some((store, wake)), Some(conv)) = (&self.auto_cases, conversation_id(req))
                 {
                     let id = crate::store::sync_error_id(crate::store::SyncKind::AutoCase, conv);
-                    match store.retry_sync_error(&id).await {
+                    match Box::pin(store.retry_sync_error(&id)).await {
                         Ok(true) => wake.notify_one(),
                         Ok(false) => {}
                         Err(e) => tracing::warn!(error = %e, "could not queue the case again"),
@@ -268,7 +268,8 @@ impl Sidebar {
             && lookup.query.email.is_some();
         match result {
             Ok(c) => {
-                let extra = self.case_section(req, instance).await;
+                // Boxed: keeps the render future small (deep async stacks in tests).
+                let extra = Box::pin(self.case_section(req, instance)).await;
                 let ctx = RenderCtx {
                     instance_url: instance,
                     now: Utc::now(),
