@@ -156,11 +156,11 @@ impl Sidebar {
                 self.render(req, Source::Peek, view).await
             }
             (Action::Lead(a), Some(forms)) => {
-                let reply = forms.lead(&self.profiles, req, a).await;
+                let reply = Box::pin(forms.lead(&self.profiles, req, a)).await;
                 self.show(req, reply).await.into()
             }
             (Action::Case(a), Some(forms)) => {
-                let reply = forms.case(&self.profiles, req, a).await;
+                let reply = Box::pin(forms.case(&self.profiles, req, a)).await;
                 self.show(req, reply).await.into()
             }
             (Action::AutoCaseRetry, _) => {
