@@ -390,21 +390,38 @@ impl WorkspaceSettings {
     }
 }
 
-/// At start-up, single-workspace mode: `SETTINGS_FILE` (if set) becomes
-/// the workspace's stored settings. Answers what the workspace now has.
+/// Where the store remembers which `SETTINGS_FILE` content it last applied.
+pub const FILE_FINGERPRINT_KEY: &str = "settings_file.sha256";
+
+/// At start-up, single-workspace mode: `SETTINGS_FILE` (if set) is read
+/// and checked every time (a bad file stops start-up), but it replaces the
+/// workspace's stored settings only when its content differs from the
+/// content applied last time. Changes saved since (the console) survive a
+/// restart; editing the file is how an operator overrides them again.
+/// Answers what the workspace now has.
 pub async fn load_at_start(
     config: &Config,
     store: &Store,
 ) -> Result<WorkspaceSettings, SettingsError> {
     let defaults = WorkspaceSettings::defaults(config);
-    match &config.settings_file {
-        Some(path) => {
-            let settings = WorkspaceSettings::read_file(path, &defaults)?;
-            settings.save(store).await?;
-            Ok(settings)
-        }
-        None => WorkspaceSettings::load(store, &defaults).await,
+    let Some(path) = &config.settings_file else {
+        return WorkspaceSettings::load(store, &defaults).await;
+    };
+    let from_file = WorkspaceSettings::read_file(path, &defaults)?;
+    let text = std::fs::read(path).map_err(|e| SettingsError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let fingerprint = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text));
+    let applied = store.setting(FILE_FINGERPRINT_KEY).await?;
+    if applied.as_deref() == Some(fingerprint.as_str()) {
+        return WorkspaceSettings::load(store, &defaults).await;
     }
+    from_file.save(store).await?;
+    store
+        .save_setting(FILE_FINGERPRINT_KEY, &fingerprint)
+        .await?;
+    Ok(from_file)
 }
 
 fn is_api_name(f: &str) -> bool {
@@ -629,6 +646,16 @@ background_share = 70
             .await
             .unwrap();
         assert_eq!(stored, s);
+        // A change saved since (the console) survives a restart with the
+        // same file...
+        let mut edited = s.clone();
+        edited.auto_cases.update_on_close = true;
+        edited.save(&store).await.unwrap();
+        assert_eq!(load_at_start(&c, &store).await.unwrap(), edited);
+        // ...until the file itself changes.
+        std::fs::write(&path, "[auto_cases]\ncreate_on_start = false\n").unwrap();
+        let s = load_at_start(&c, &store).await.unwrap();
+        assert!(!s.auto_cases.create_on_start && !s.auto_cases.update_on_close);
         std::fs::write(&path, "[auto_cases]\ntranscript = 3\n").unwrap();
         let e = load_at_start(&c, &store).await.unwrap_err();
         assert!(
