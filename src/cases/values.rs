@@ -49,7 +49,7 @@ pub fn check_mappings(
         if matches!(field.kind, FieldKind::Reference | FieldKind::Other) {
             return Err(bad(format!(
                 "a {} field cannot take an attribute's value",
-                kind_name(field.kind)
+                field.kind.label()
             )));
         }
         if let Some(defs) = attributes {
@@ -65,7 +65,7 @@ pub fn check_mappings(
                 return Err(bad(format!(
                     "a {} attribute cannot fill a {} field",
                     def.data_type,
-                    kind_name(field.kind)
+                    field.kind.label()
                 )));
             }
         }
@@ -87,27 +87,6 @@ fn compatible(data_type: &str, kind: FieldKind) -> bool {
 
 fn is_text(kind: FieldKind) -> bool {
     matches!(kind, FieldKind::Text | FieldKind::TextArea)
-}
-
-fn kind_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Text => "text",
-        FieldKind::TextArea => "long text",
-        FieldKind::Email => "email",
-        FieldKind::Phone => "phone",
-        FieldKind::Url => "URL",
-        FieldKind::Int => "whole number",
-        FieldKind::Double => "number",
-        FieldKind::Currency => "currency",
-        FieldKind::Percent => "percent",
-        FieldKind::Date => "date",
-        FieldKind::DateTime => "date/time",
-        FieldKind::Picklist => "picklist",
-        FieldKind::MultiPicklist => "multi-select picklist",
-        FieldKind::Boolean => "checkbox",
-        FieldKind::Reference => "lookup",
-        FieldKind::Other => "special",
-    }
 }
 
 /// The mapped attributes as Case fields: each value converted to its

@@ -96,27 +96,6 @@ pub fn attribute_fits(data_type: &str, kind: FieldKind) -> bool {
     }
 }
 
-fn kind_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Text => "text",
-        FieldKind::TextArea => "long text",
-        FieldKind::Email => "email",
-        FieldKind::Phone => "phone",
-        FieldKind::Url => "URL",
-        FieldKind::Int => "whole number",
-        FieldKind::Double => "number",
-        FieldKind::Currency => "currency",
-        FieldKind::Percent => "percent",
-        FieldKind::Date => "date",
-        FieldKind::DateTime => "date/time",
-        FieldKind::Picklist => "picklist",
-        FieldKind::MultiPicklist => "multi-select picklist",
-        FieldKind::Boolean => "checkbox",
-        FieldKind::Reference => "lookup (a record id)",
-        FieldKind::Other => "compound or binary",
-    }
-}
-
 /// Every problem of `s` against `org` (and, when known, the workspace's
 /// conversation attributes). Empty: the settings may be saved.
 pub fn check(
@@ -221,7 +200,7 @@ pub fn check(
                         format!(
                             "{} is a {} field: the {} attribute {:?} does not convert into it",
                             field.name,
-                            kind_name(field.kind),
+                            field.kind.label(),
                             a.data_type,
                             a.name
                         ),
@@ -274,7 +253,7 @@ fn check_panel(
                 format!(
                     "{} is a {} field and has no one-line value; choose its parts",
                     spec.name,
-                    kind_name(spec.kind)
+                    spec.kind.label()
                 ),
             )),
             Some(_) => {}
@@ -312,7 +291,7 @@ fn writable(
             format!(
                 "{} is a {} field; {what} cannot set it",
                 spec.name,
-                kind_name(spec.kind)
+                spec.kind.label()
             ),
         )),
         Some(_) => None,

@@ -234,27 +234,6 @@ pub struct SettingsOptions {
     pub missing: Vec<String>,
 }
 
-fn kind_label(k: FieldKind) -> &'static str {
-    match k {
-        FieldKind::Text => "text",
-        FieldKind::TextArea => "long text",
-        FieldKind::Email => "email",
-        FieldKind::Phone => "phone",
-        FieldKind::Url => "URL",
-        FieldKind::Int => "number",
-        FieldKind::Double => "number",
-        FieldKind::Currency => "currency",
-        FieldKind::Percent => "percent",
-        FieldKind::Date => "date",
-        FieldKind::DateTime => "date/time",
-        FieldKind::Picklist => "picklist",
-        FieldKind::MultiPicklist => "multi-picklist",
-        FieldKind::Boolean => "checkbox",
-        FieldKind::Reference => "lookup",
-        FieldKind::Other => "other",
-    }
-}
-
 impl SettingsOptions {
     /// The pickers of `org` (describes by object name) and `attributes`.
     pub fn of(org: &super::checks::OrgDescribes, attributes: &[Attribute]) -> SettingsOptions {
@@ -269,7 +248,7 @@ impl SettingsOptions {
                     } else {
                         f.label.clone()
                     },
-                    kind: kind_label(f.kind),
+                    kind: f.kind.label(),
                 })
                 .collect::<Vec<_>>()
         };

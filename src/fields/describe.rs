@@ -49,6 +49,28 @@ impl FieldKind {
         }
     }
 
+    /// The type as an admin reads it, in messages and pickers.
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::TextArea => "long text",
+            FieldKind::Email => "email",
+            FieldKind::Phone => "phone",
+            FieldKind::Url => "URL",
+            FieldKind::Int => "whole number",
+            FieldKind::Double => "number",
+            FieldKind::Currency => "currency",
+            FieldKind::Percent => "percent",
+            FieldKind::Date => "date",
+            FieldKind::DateTime => "date/time",
+            FieldKind::Picklist => "picklist",
+            FieldKind::MultiPicklist => "multi-select picklist",
+            FieldKind::Boolean => "checkbox",
+            FieldKind::Reference => "lookup",
+            FieldKind::Other => "compound or binary",
+        }
+    }
+
     pub fn is_number(self) -> bool {
         matches!(
             self,
