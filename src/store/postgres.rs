@@ -80,14 +80,17 @@ impl Postgres {
                  version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .await?;
-        let have: i64 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
-                &[],
-            )
+        // Every listed version not applied yet (see the SQLite side).
+        let have: std::collections::HashSet<i64> = tx
+            .query("SELECT version FROM schema_migrations", &[])
             .await?
-            .get(0);
-        for (v, sql) in migrations::POSTGRES.iter().filter(|(v, _)| *v > have) {
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for (v, sql) in migrations::POSTGRES
+            .iter()
+            .filter(|(v, _)| !have.contains(v))
+        {
             tx.batch_execute(sql).await?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",

@@ -74,12 +74,15 @@ impl Sqlite {
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
                      version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
             )?;
-            let have: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                [],
-                |r| r.get(0),
-            )?;
-            for (v, sql) in migrations::SQLITE.iter().filter(|(v, _)| *v > have) {
+            // Every listed version not applied yet: versions may land out
+            // of order (4 before 2), and a database that has 3 and 4 must
+            // still get 2 when it arrives.
+            let have: std::collections::HashSet<i64> = {
+                let mut stmt = tx.prepare("SELECT version FROM schema_migrations")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (v, sql) in migrations::SQLITE.iter().filter(|(v, _)| !have.contains(v)) {
                 tx.execute_batch(sql)?;
                 tx.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
