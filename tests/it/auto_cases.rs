@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use sf_inbox::config::Config;
 use sf_inbox::settings::WorkspaceSettings;
-use sf_inbox::store::{Store, SyncKind};
+use sf_inbox::store::{Store, SyncError, SyncKind};
 
 use crate::common::{Notification, TestApp};
 
@@ -60,6 +60,14 @@ async fn drain(queue: &Store) {
         assert!(Instant::now() < deadline, "queue did not drain");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The conversation's automatic-case sync error, if any.
+async fn case_error(app: &TestApp, conversation: &str) -> Option<SyncError> {
+    app.queue()
+        .sync_error_for(SyncKind::AutoCase, conversation)
+        .await
+        .unwrap()
 }
 
 fn new_cases(app: &TestApp, before: usize) -> Vec<Map<String, Value>> {
@@ -130,12 +138,7 @@ async fn a_lead_gets_no_case_and_a_sync_error_saying_why() {
     app.deliver(&Notification::new("n1", CREATED, "4712")).await;
     drain(app.queue()).await;
     assert_eq!(app.org.records("Case").len(), before);
-    let e = app
-        .queue()
-        .sync_error_for(SyncKind::AutoCase, "4712")
-        .await
-        .unwrap()
-        .expect("a sync error");
+    let e = case_error(&app, "4712").await.expect("a sync error");
     assert_eq!(e.code, "NOT_A_CONTACT");
     assert!(e.message.contains("lena@initech.example"), "{e:?}");
     assert_eq!(e.attempted, "Create the conversation's Case");
@@ -246,12 +249,7 @@ async fn a_bad_picklist_value_sends_nothing_and_names_attribute_and_field() {
     app.deliver(&Notification::new("n1", CREATED, "4711")).await;
     drain(app.queue()).await;
     assert_eq!(app.org.records("Case").len(), before, "nothing half-valid");
-    let e = app
-        .queue()
-        .sync_error_for(SyncKind::AutoCase, "4711")
-        .await
-        .unwrap()
-        .unwrap();
+    let e = case_error(&app, "4711").await.unwrap();
     assert_eq!(e.code, "BAD_VALUE");
     assert!(
         e.message.contains("Case Type") && e.message.contains("Type"),
@@ -270,12 +268,7 @@ async fn a_validation_rule_becomes_a_sync_error_and_retry_fixes_it() {
     app.deliver(&Notification::new("n1", CREATED, "4711")).await;
     drain(app.queue()).await;
     assert_eq!(app.org.records("Case").len(), before);
-    let e = app
-        .queue()
-        .sync_error_for(SyncKind::AutoCase, "4711")
-        .await
-        .unwrap()
-        .unwrap();
+    let e = case_error(&app, "4711").await.unwrap();
     assert_eq!(e.code, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "{e:?}");
     assert_eq!(e.fields, ["Refund_Amount__c"]);
     // Fixed in Intercom (another type), then Retry: the Case is made and
@@ -286,12 +279,7 @@ async fn a_validation_rule_becomes_a_sync_error_and_retry_fixes_it() {
     app.wake.as_ref().unwrap().notify_one();
     drain(app.queue()).await;
     assert_eq!(new_cases(&app, before).len(), 1);
-    assert!(app
-        .queue()
-        .sync_error_for(SyncKind::AutoCase, "4711")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(case_error(&app, "4711").await.is_none());
 }
 
 #[tokio::test]
@@ -416,12 +404,7 @@ async fn the_workflow_action_creates_then_updates_and_refuses_a_wrong_token() {
     let (status, v) = action(&app, TOKEN, json!({"conversation_id": "4712"})).await;
     assert_eq!(status, 422, "{v}");
     assert_eq!(v["code"], "NOT_A_CONTACT");
-    assert!(app
-        .queue()
-        .sync_error_for(SyncKind::AutoCase, "4712")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(case_error(&app, "4712").await.is_some());
 }
 
 #[tokio::test]
@@ -479,11 +462,6 @@ async fn the_sidebar_shows_the_conversations_case_and_its_error_with_retry() {
     let t = texts(&after);
     assert!(t.contains("Queued again at"), "{t}");
     drain(app.queue()).await;
-    let e = app
-        .queue()
-        .sync_error_for(SyncKind::AutoCase, "4712")
-        .await
-        .unwrap()
-        .unwrap();
+    let e = case_error(&app, "4712").await.unwrap();
     assert_eq!(e.attempts, 2, "tried once more: {e:?}");
 }
