@@ -18,6 +18,7 @@ use crate::store::{Store, StoreError};
 use crate::tasks::webhook::Webhooks;
 use crate::tasks::worker::{Fault, Worker};
 use crate::tasks::Tasks;
+use crate::workspaces::{Installed, Registry, RegistryError, Tenant, TenantFactory, TenantParts};
 
 pub struct App {
     pub router: Router,
@@ -34,6 +35,8 @@ pub struct App {
     pub worker: Option<tokio::task::JoinHandle<()>>,
     /// The API budget: this workspace's Salesforce calls per day and the cap.
     pub budget: Budget,
+    /// Every workspace's tenant (the fields above are the environment's).
+    pub registry: Arc<Registry>,
 }
 
 /// Why the app could not be built.
@@ -43,6 +46,8 @@ pub enum BuildError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Settings(#[from] crate::settings::SettingsError),
+    #[error("workspaces: {0}")]
+    Workspaces(RegistryError),
 }
 
 /// What tests and the bench may change about a build.
@@ -93,10 +98,18 @@ pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
     // Mappings are checked against the org's Case describe: a bad one
     // stops start-up; an org that cannot be reached is only warned about
     // (every case write checks its values again).
-    match app.cases.check_settings(&settings).await {
-        Ok(()) => {}
-        Err(crate::cases::CheckError::Refused(e)) => return Err(e.into()),
-        Err(e) => tracing::warn!(error = %e, "attribute mappings not checked"),
+    if config.serves_env_workspace() {
+        match app.cases.check_settings(&settings).await {
+            Ok(()) => {}
+            Err(crate::cases::CheckError::Refused(e)) => return Err(e.into()),
+            Err(e) => tracing::warn!(error = %e, "attribute mappings not checked"),
+        }
+    }
+    // Installed workspaces' queued work runs without waiting for a request.
+    match app.registry.load_all().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(workspaces = n, "installed workspaces loaded"),
+        Err(e) => return Err(BuildError::Workspaces(e)),
     }
     Ok(app)
 }
@@ -151,56 +164,40 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         .user_agent(concat!("sf-inbox/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a reqwest client with a crypto provider builds");
-    let auth = TokenManager::new(
-        http.clone(),
-        Credentials {
-            login_url: org.login_url.clone(),
-            client_id: org.client_id.clone(),
-            client_secret: org.client_secret.clone(),
-            refresh_token: org.refresh_token.clone(),
-        },
-        store.clone(),
-    );
-    let connected = auth.connected();
-    let intercom = Arc::new(IntercomClient::new(
-        http.clone(),
-        config.intercom_access_token.clone(),
-        config.intercom_api_url.clone(),
-    ));
-    let client = SalesforceClient::new(
+    let shared = Shared {
+        config: Arc::new(config.clone()),
         http,
-        auth,
-        config.api_version.clone(),
-        config.salesforce_timeout,
-    )
-    .with_max_connections(config.salesforce_max_connections);
-    let budget = Budget::new(store.clone(), Policy::default());
-    client.observe(Arc::new(budget.clone()));
-    let cache = QueryCache::new(config.cache_ttl, config.cache_max_bytes);
-    let ledger_lease = extras
-        .ledger_lease
-        .unwrap_or(config.salesforce_timeout * 2 + std::time::Duration::from_secs(10));
-    let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone())
-        .with_ledger(Arc::new(DurableLedger(store.ledger(ledger_lease))));
-    let tasks = Arc::new(Tasks::new(
-        client.clone(),
-        intercom.clone(),
-        config.workspace_id.clone(),
-    ));
-    // The worker's wake-up: webhooks, the Workflow action and the
-    // sidebar's Retry of an automatic case all ring it.
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let sidebar = Arc::new(
-        Sidebar::new(client, cache, config.workspace_id.clone())
-            .with_forms(forms)
-            .with_tasks(tasks.clone())
-            .with_intercom(intercom.clone())
-            .with_store(store.clone())
-            .with_auto_cases(store.clone(), wake.clone()),
+        store: store.clone(),
+        cache: QueryCache::new(config.cache_ttl, config.cache_max_bytes),
+        extras,
+    };
+    // The environment's workspace: served in single-workspace mode; built
+    // in any case (the app's fields name it for tests and benches).
+    let serves_env = config.serves_env_workspace();
+    let (parts, running) = build_tenant(
+        &shared,
+        TenantSpec {
+            key: store.workspace().to_string(),
+            workspace_id: config.workspace_id.clone(),
+            credentials: Credentials {
+                login_url: org.login_url.clone(),
+                client_id: org.client_id.clone(),
+                client_secret: org.client_secret.clone(),
+                refresh_token: org.refresh_token.clone(),
+            },
+            intercom_token: config.intercom_access_token.clone(),
+            action_token: config.action_token.clone(),
+            installed: None,
+            run_worker: serves_env,
+        },
     );
-    // Writes on any replica drop the person from this one's cache.
+    let env = Arc::new(Tenant::new(parts, Vec::new()));
+    let mut running = running.into_iter();
+    let worker = running.next();
+    // Writes on any replica drop the person from this one's cache (one
+    // cache for every tenant: its keys name the workspace and org).
     let mut invalidations = store.subscribe();
-    let weak = Arc::downgrade(&sidebar);
+    let weak = Arc::downgrade(&env.sidebar);
     tokio::spawn(async move {
         loop {
             match invalidations.recv().await {
@@ -217,6 +214,113 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
             }
         }
     });
+    let factory: Option<Arc<dyn TenantFactory>> = config
+        .install
+        .as_ref()
+        .map(|_| Arc::new(InstalledTenants(shared.clone())) as Arc<dyn TenantFactory>);
+    let registry = Arc::new(Registry::new(
+        store.clone(),
+        serves_env.then(|| env.clone()),
+        factory,
+    ));
+    registry.set_public_base(&config.public_base(config.bind_addr));
+    let install = config.install.as_ref().map(|settings| {
+        Arc::new(crate::workspaces::routes::Install::new(
+            registry.clone(),
+            shared.http.clone(),
+            config,
+            settings.clone(),
+        ))
+    });
+    let router = routes::router(AppState {
+        intercom_secret: SigningSecret(config.intercom_client_secret.clone()),
+        registry: registry.clone(),
+        install,
+    });
+    Ok(App {
+        router,
+        sidebar: env.sidebar.clone(),
+        intercom: env.intercom.clone(),
+        tasks: env.tasks.clone(),
+        task_queue: Some((env.store.clone(), env.wake.clone())),
+        cases: env.cases.clone(),
+        store,
+        worker,
+        budget: env.budget.clone(),
+        registry,
+    })
+}
+
+/// What every tenant of the process shares.
+#[derive(Clone)]
+struct Shared {
+    config: Arc<Config>,
+    http: reqwest::Client,
+    /// Unscoped: each tenant takes its workspace's scope of it.
+    store: Store,
+    /// One profile cache for all, bounded by `CACHE_MAX_BYTES`.
+    cache: QueryCache<crate::salesforce::lookup::Profile>,
+    extras: Extras,
+}
+
+/// Who a tenant is and how it reaches its org and Intercom.
+struct TenantSpec {
+    key: String,
+    workspace_id: Option<String>,
+    credentials: Credentials,
+    intercom_token: Option<crate::config::Secret>,
+    action_token: Option<crate::config::Secret>,
+    installed: Option<Installed>,
+    run_worker: bool,
+}
+
+/// One workspace's parts: its Salesforce client and token manager, its
+/// Intercom client, its forms, tasks, cases and sidebar over its scope of
+/// the store, and (when `run_worker`) its queue worker.
+fn build_tenant(
+    shared: &Shared,
+    spec: TenantSpec,
+) -> (TenantParts, Vec<tokio::task::JoinHandle<()>>) {
+    let config = &shared.config;
+    let store = shared.store.for_workspace(&spec.key);
+    let auth = TokenManager::new(shared.http.clone(), spec.credentials, store.clone());
+    let connected = auth.connected();
+    let intercom = Arc::new(IntercomClient::new(
+        shared.http.clone(),
+        spec.intercom_token,
+        config.intercom_api_url.clone(),
+    ));
+    let client = SalesforceClient::new(
+        shared.http.clone(),
+        auth,
+        config.api_version.clone(),
+        config.salesforce_timeout,
+    )
+    .with_max_connections(config.salesforce_max_connections);
+    let budget = Budget::new(store.clone(), Policy::default());
+    client.observe(Arc::new(budget.clone()));
+    let ledger_lease = shared
+        .extras
+        .ledger_lease
+        .unwrap_or(config.salesforce_timeout * 2 + std::time::Duration::from_secs(10));
+    let forms = crate::forms::Forms::new(config.forms.clone(), intercom.clone())
+        .with_ledger(Arc::new(DurableLedger(store.ledger(ledger_lease))));
+    let tasks = Arc::new(Tasks::new(
+        client.clone(),
+        intercom.clone(),
+        spec.workspace_id.clone(),
+    ));
+    // The worker's wake-up: webhooks, the Workflow action and the
+    // sidebar's Retry of an automatic case all ring it.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let sidebar = Arc::new(
+        Sidebar::new(client, shared.cache.clone(), spec.workspace_id.clone())
+            .with_forms(forms)
+            .with_tasks(tasks.clone())
+            .with_intercom(intercom.clone())
+            .with_store(store.clone())
+            .with_auto_cases(store.clone(), wake.clone()),
+    );
     let case_service = crate::services::case::CaseService::new(
         sidebar.client().clone(),
         Arc::new(DurableLedger(store.ledger(ledger_lease))),
@@ -224,49 +328,101 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
     let cases = Arc::new(crate::cases::Cases::new(
         case_service,
         intercom.clone(),
-        config.workspace_id.clone(),
+        spec.workspace_id.clone(),
         config.case_external_id_field.clone(),
     ));
     let defaults = crate::settings::WorkspaceSettings::defaults(config);
-    let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
-        .with_connected(connected)
-        .with_retention(config.queue_retention)
-        .with_cases(cases.clone(), defaults.clone())
-        .with_budget(budget.clone());
-    if let Some(f) = extras.fault {
-        w = w.with_fault(f);
+    let mut running = Vec::new();
+    if spec.run_worker {
+        let mut w = Worker::new(tasks.clone(), store.clone(), wake.clone())
+            .with_connected(connected)
+            .with_retention(config.queue_retention)
+            .with_cases(cases.clone(), defaults.clone())
+            .with_budget(budget.clone());
+        if let Some(f) = shared.extras.fault.clone() {
+            w = w.with_fault(f);
+        }
+        if let Some(l) = shared.extras.job_lease {
+            w = w.with_lease(l);
+        }
+        running.push(w.spawn());
     }
-    if let Some(l) = extras.job_lease {
-        w = w.with_lease(l);
-    }
-    let (task_queue, worker) = (Some((store.clone(), wake.clone())), Some(w.spawn()));
     let case_action = Arc::new(crate::cases::action::CaseAction {
         cases: cases.clone(),
         store: store.clone(),
-        wake,
-        defaults,
-        token: config.action_token.clone(),
+        wake: wake.clone(),
+        defaults: defaults.clone(),
+        token: spec.action_token,
         wait: config.salesforce_timeout,
     });
-    let router = routes::router(AppState {
-        intercom_secret: SigningSecret(config.intercom_client_secret.clone()),
-        sidebar: sidebar.clone(),
-        webhooks: Arc::new(
-            Webhooks::new(task_queue.clone()).with_workspace(config.workspace_id.clone()),
-        ),
-        case_action,
-    });
-    Ok(App {
-        router,
+    let webhooks = Arc::new(
+        Webhooks::new(Some((store.clone(), wake.clone()))).with_workspace(spec.workspace_id.clone()),
+    );
+    let parts = TenantParts {
+        key: spec.key,
+        workspace_id: spec.workspace_id,
         sidebar,
-        intercom,
         tasks,
-        task_queue,
         cases,
-        store,
-        worker,
+        case_action,
+        webhooks,
+        intercom,
         budget,
-    })
+        store,
+        wake,
+        defaults,
+        installed: spec.installed,
+    };
+    (parts, running)
+}
+
+/// Installed workspaces' tenants: the connected app's credentials from the
+/// environment, the refresh token and login host from the workspace's
+/// stored connection, its own Intercom token and stored settings.
+struct InstalledTenants(Shared);
+
+#[async_trait::async_trait]
+impl TenantFactory for InstalledTenants {
+    async fn installed(&self, installed: Installed) -> Result<Tenant, RegistryError> {
+        let shared = &self.0;
+        let (client_id, client_secret, default_login) = match &shared.config.salesforce {
+            SalesforceMode::Org(o) => (
+                o.client_id.clone(),
+                o.client_secret.clone(),
+                o.login_url.clone(),
+            ),
+            SalesforceMode::Sandbox => (None, None, crate::config::default_login_url()),
+        };
+        let login_url = installed
+            .connection
+            .as_ref()
+            .and_then(|c| c.login_url.as_deref())
+            .and_then(|u| url::Url::parse(u).ok())
+            .unwrap_or(default_login);
+        let ws = installed.row.workspace_id.clone();
+        let (parts, running) = build_tenant(
+            shared,
+            TenantSpec {
+                key: ws.clone(),
+                workspace_id: Some(ws),
+                credentials: Credentials {
+                    login_url,
+                    client_id,
+                    client_secret,
+                    // The stored connection's (none configured).
+                    refresh_token: None,
+                },
+                intercom_token: installed.row.intercom_token.clone(),
+                action_token: None,
+                installed: Some(installed),
+                run_worker: true,
+            },
+        );
+        let settings =
+            crate::settings::WorkspaceSettings::load(&parts.store, &parts.defaults).await?;
+        apply_settings(&parts.sidebar, &parts.budget, None, &settings);
+        Ok(Tenant::new(parts, running))
+    }
 }
 
 /// The domain's ledger port (`services::Ledger`) on the durable store's

@@ -83,6 +83,12 @@ pub const DEFAULT_CASE_FIELDS: &[&str] = &["Type", "Status", "Reason", "Origin",
 /// The Case Origin New Case preselects when `SALESFORCE_CASE_ORIGIN` is unset.
 pub const DEFAULT_CASE_ORIGIN: &str = "Chat";
 
+/// Intercom's authorize page (`INTERCOM_OAUTH_URL` unset).
+pub const DEFAULT_INTERCOM_OAUTH_URL: &str = "https://app.intercom.com/oauth";
+
+/// Intercom's token endpoint (`INTERCOM_TOKEN_URL` unset).
+pub const DEFAULT_INTERCOM_TOKEN_URL: &str = "https://api.intercom.io/auth/eagle/token";
+
 /// Settings whose values are never echoed in an error message.
 const SECRET_SETTINGS: &[&str] = &[
     "INTERCOM_CLIENT_SECRET",
@@ -91,6 +97,7 @@ const SECRET_SETTINGS: &[&str] = &[
     "INTERCOM_ACCESS_TOKEN",
     "DATABASE_URL",
     "ACTION_TOKEN",
+    "ENCRYPTION_KEY",
 ];
 
 /// The Salesforce settings whose presence means "a real org".
@@ -257,6 +264,26 @@ impl FromStr for FieldList {
             )),
             None => Ok(FieldList(fields)),
         }
+    }
+}
+
+/// `PUBLIC_URL`: where Intercom and browsers reach this app (the OAuth
+/// redirect URIs are built on it): an http(s) URL with a host and no query.
+#[derive(Debug, Clone)]
+struct PublicUrl(Url);
+
+impl FromStr for PublicUrl {
+    type Err = String;
+    fn from_str(v: &str) -> Result<PublicUrl, String> {
+        let url = Url::parse(v).map_err(|e| e.to_string())?;
+        if !matches!(url.scheme(), "https" | "http")
+            || url.host().is_none()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err("expected the app's base URL, such as https://sf-inbox.example.com".into());
+        }
+        Ok(PublicUrl(url))
     }
 }
 
@@ -451,6 +478,22 @@ struct Env {
     action_token: Option<Secret>,
     #[serde(default, with = "As::<Option<DisplayFromStr>>")]
     salesforce_case_external_id_field: Option<FieldName>,
+    #[serde(default)]
+    intercom_client_id: Option<String>,
+    #[serde(
+        default = "defaults::intercom_oauth_url",
+        with = "As::<DisplayFromStr>"
+    )]
+    intercom_oauth_url: Url,
+    #[serde(
+        default = "defaults::intercom_token_url",
+        with = "As::<DisplayFromStr>"
+    )]
+    intercom_token_url: Url,
+    #[serde(default, with = "As::<Option<DisplayFromStr>>")]
+    public_url: Option<PublicUrl>,
+    #[serde(default)]
+    encryption_key: Option<Secret>,
 }
 
 /// `SALESFORCE_MAX_CONNECTIONS` unset: requests in flight to one org at once.
@@ -506,6 +549,12 @@ mod defaults {
     }
     pub fn case_origin() -> String {
         DEFAULT_CASE_ORIGIN.to_string()
+    }
+    pub fn intercom_oauth_url() -> Url {
+        Url::parse(DEFAULT_INTERCOM_OAUTH_URL).expect("a valid URL")
+    }
+    pub fn intercom_token_url() -> Url {
+        Url::parse(DEFAULT_INTERCOM_TOKEN_URL).expect("a valid URL")
     }
 }
 
@@ -655,6 +704,36 @@ pub struct Config {
     /// `SALESFORCE_CASE_EXTERNAL_ID_FIELD`: an external-id field on Case the
     /// automatic case is upserted on (its value: the conversation id).
     pub case_external_id_field: Option<String>,
+    /// The install and connect routes (`INTERCOM_CLIENT_ID` set): any
+    /// workspace installs the app with Intercom OAuth.
+    pub install: Option<InstallSettings>,
+    /// `PUBLIC_URL`: the app's base URL (the OAuth redirect URIs); by
+    /// default `http://` + `BIND_ADDR` (right only on a developer machine).
+    pub public_url: Option<Url>,
+    /// `ENCRYPTION_KEY`: the key(s) tokens are sealed with at rest
+    /// (`store::seal`); absent: see `store::Store::from_config`.
+    pub encryption_key: Option<Secret>,
+    /// The login hosts an admin picks from when connecting an org (`login`
+    /// query value, label, URL); the first is the default. Production
+    /// (`SALESFORCE_LOGIN_URL`) and test; the sandbox puts its orgs here.
+    pub connect_logins: Vec<LoginChoice>,
+}
+
+/// A Salesforce login host to connect through.
+#[derive(Debug, Clone)]
+pub struct LoginChoice {
+    pub key: String,
+    pub label: String,
+    pub url: Url,
+}
+
+/// Intercom OAuth (the install): `INTERCOM_CLIENT_ID` with
+/// `INTERCOM_CLIENT_SECRET`, `INTERCOM_OAUTH_URL`, `INTERCOM_TOKEN_URL`.
+#[derive(Debug, Clone)]
+pub struct InstallSettings {
+    pub client_id: String,
+    pub oauth_url: Url,
+    pub token_url: Url,
 }
 
 /// Settings of the Create Lead and New Case forms.
@@ -718,7 +797,7 @@ impl Config {
         } else {
             let login_url = match env.salesforce_login_url {
                 Some(u) => u.0,
-                None => Url::parse("https://login.salesforce.com").expect("a valid URL"),
+                None => default_login_url(),
             };
             SalesforceMode::Org(OrgSettings {
                 login_url,
@@ -727,6 +806,22 @@ impl Config {
                 refresh_token: env.salesforce_refresh_token,
             })
         };
+
+        let connect_logins = vec![
+            LoginChoice {
+                key: "production".into(),
+                label: "Production".into(),
+                url: match &salesforce {
+                    SalesforceMode::Org(o) => o.login_url.clone(),
+                    SalesforceMode::Sandbox => default_login_url(),
+                },
+            },
+            LoginChoice {
+                key: "test".into(),
+                label: "Sandbox (test.salesforce.com)".into(),
+                url: Url::parse("https://test.salesforce.com").expect("a valid URL"),
+            },
+        ];
 
         let intercom_client_secret = match env.intercom_client_secret {
             Some(s) => s,
@@ -788,7 +883,34 @@ impl Config {
             settings_file: env.settings_file,
             action_token: env.action_token,
             case_external_id_field: env.salesforce_case_external_id_field.map(|f| f.0),
+            install: env.intercom_client_id.map(|client_id| InstallSettings {
+                client_id,
+                oauth_url: env.intercom_oauth_url,
+                token_url: env.intercom_token_url,
+            }),
+            public_url: env.public_url.map(|u| u.0),
+            encryption_key: env.encryption_key,
+            connect_logins,
         })
+    }
+
+    /// The app's base URL, without a trailing slash: `PUBLIC_URL`, else
+    /// `http://` + the address `local` the server listens on.
+    pub fn public_base(&self, local: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{local}"),
+        }
+    }
+
+    /// Whether an environment-configured workspace is served (single-
+    /// workspace mode): always without the install routes, and with them
+    /// when `SALESFORCE_REFRESH_TOKEN` pre-connects one.
+    pub fn serves_env_workspace(&self) -> bool {
+        match &self.salesforce {
+            SalesforceMode::Sandbox => true,
+            SalesforceMode::Org(o) => self.install.is_none() || o.refresh_token.is_some(),
+        }
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -802,6 +924,11 @@ impl Config {
             && o.client_secret.is_none() && o.refresh_token.is_none())
             && !self.bind_addr.ip().is_loopback()
     }
+}
+
+/// Salesforce's login host (`SALESFORCE_LOGIN_URL` unset).
+pub fn default_login_url() -> Url {
+    Url::parse("https://login.salesforce.com").expect("a valid URL")
 }
 
 /// `postgres://user:***@host/db`: a URL with its password (and any
@@ -1009,7 +1136,7 @@ mod tests {
     fn validate_knows_every_setting_and_only_those() {
         let names = setting_names();
         assert!(names.contains(&"BIND_ADDR") && names.contains(&"DATABASE_URL"));
-        assert_eq!(names.len(), 34);
+        assert_eq!(names.len(), 39);
         for n in names {
             assert_eq!(validate(n, ""), Ok(()), "{n}: empty is unset");
         }

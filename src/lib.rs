@@ -107,3 +107,4 @@ pub mod sidebar;
 pub mod store;
 pub mod tasks;
 pub mod text;
+pub mod workspaces;

@@ -6,23 +6,23 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::edge::{CanvasKit, SigningSecret};
-use crate::sidebar::Sidebar;
-use crate::tasks::webhook::Webhooks;
+use crate::edge::{CanvasKit, SigningSecret, Webhook};
+use crate::workspaces::{Registry, Serving};
 
 #[derive(Clone)]
 pub struct AppState {
     pub intercom_secret: SigningSecret,
-    pub sidebar: Arc<Sidebar>,
-    pub webhooks: Arc<Webhooks>,
-    /// `POST /actions/salesforce-case`.
-    pub case_action: Arc<crate::cases::action::CaseAction>,
+    /// Every request asks it for "this workspace".
+    pub registry: Arc<Registry>,
+    /// The install, connect and uninstall routes (`INTERCOM_CLIENT_ID`).
+    pub install: Option<Arc<crate::workspaces::routes::Install>>,
 }
 
 impl FromRef<AppState> for SigningSecret {
@@ -31,15 +31,9 @@ impl FromRef<AppState> for SigningSecret {
     }
 }
 
-impl FromRef<AppState> for Arc<crate::cases::action::CaseAction> {
-    fn from_ref(s: &AppState) -> Arc<crate::cases::action::CaseAction> {
-        s.case_action.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<Webhooks> {
-    fn from_ref(s: &AppState) -> Arc<Webhooks> {
-        s.webhooks.clone()
+impl FromRef<AppState> for Arc<Registry> {
+    fn from_ref(s: &AppState) -> Arc<Registry> {
+        s.registry.clone()
     }
 }
 
@@ -53,20 +47,61 @@ pub fn router(state: AppState) -> Router {
         .route("/canvas/initialize", post(initialize))
         .route("/canvas/submit", post(submit))
         .layer(CatchPanicLayer::custom(panic_canvas));
-    Router::new()
+    let mut router = Router::new()
         .merge(canvas)
         .route("/healthz", get(healthz))
-        .route("/webhooks/intercom", crate::tasks::webhook::route())
-        .route("/actions/salesforce-case", crate::cases::action::route())
-        .with_state(state)
+        .route("/webhooks/intercom", post(webhook))
+        .route("/actions/salesforce-case", post(case_action));
+    if let Some(install) = state.install.clone() {
+        router = router.merge(crate::workspaces::routes::router(install));
+    }
+    router.with_state(state)
 }
 
-async fn initialize(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
-    crate::answer::canvas_response(state.sidebar.initialize_answer(&req).await)
+async fn initialize(State(registry): State<Arc<Registry>>, CanvasKit(req): CanvasKit) -> Response {
+    crate::answer::canvas_response(registry.initialize(&req).await)
 }
 
-async fn submit(State(state): State<AppState>, CanvasKit(req): CanvasKit) -> Response {
-    crate::answer::canvas_response(state.sidebar.submit_answer(&req).await)
+async fn submit(State(registry): State<Arc<Registry>>, CanvasKit(req): CanvasKit) -> Response {
+    crate::answer::canvas_response(registry.submit(&req).await)
+}
+
+/// A verified notification goes to the queue of the workspace its
+/// `app_id` names.
+async fn webhook(State(registry): State<Arc<Registry>>, hook: Webhook) -> Response {
+    let app_id = hook.json["app_id"].as_str().unwrap_or_default().to_string();
+    match registry.serving(&app_id).await {
+        Ok(Serving::Tenant(t)) => t.webhooks.receive(hook).await,
+        Ok(Serving::NotInstalled) => {
+            tracing::warn!(workspace = %app_id, "notification from a workspace that has not installed the app");
+            crate::tasks::webhook::not_installed()
+        }
+        Err(e) => {
+            tracing::error!(workspace = %app_id, error = %e, "workspace lookup failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "could not look up the workspace; retry later"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `POST /actions/salesforce-case`: the bearer token names the workspace.
+async fn case_action(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let presented = crate::cases::action::bearer(&headers);
+    let tenant = match presented {
+        "" => None,
+        token => registry.for_action_token(token).await,
+    };
+    match tenant {
+        Some(t) => t.case_action.handle(body).await,
+        None => crate::cases::action::unauthorised(),
+    }
 }
 
 /// The answer when a canvas handler panicked: the teammate gets a screen

@@ -15,10 +15,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, MethodRouter};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
@@ -43,15 +41,6 @@ pub struct CaseAction {
     pub wait: Duration,
 }
 
-/// The route, for any router state that provides the [`CaseAction`].
-pub fn route<S>() -> MethodRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-    Arc<CaseAction>: FromRef<S>,
-{
-    post(receive)
-}
-
 fn answer(status: StatusCode, v: Value) -> Response {
     (status, Json(v)).into_response()
 }
@@ -59,7 +48,7 @@ fn answer(status: StatusCode, v: Value) -> Response {
 impl CaseAction {
     /// Whether `presented` is the workspace's token (constant time: the
     /// SHA-256 of each is compared).
-    async fn authorised(&self, presented: &str) -> bool {
+    pub async fn authorised(&self, presented: &str) -> bool {
         let given = token_hash(presented);
         let mut ok = false;
         if let Some(t) = &self.token {
@@ -72,23 +61,33 @@ impl CaseAction {
     }
 }
 
-async fn receive(
-    State(action): State<Arc<CaseAction>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let presented = headers
+/// The bearer token of `Authorization: Bearer <token>` (empty when absent).
+pub fn bearer(headers: &HeaderMap) -> &str {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .unwrap_or("");
-    if presented.is_empty() || !action.authorised(presented).await {
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "a valid Authorization: Bearer token is required"}),
-        );
+        .unwrap_or("")
+}
+
+/// The answer to a call without a workspace's token.
+pub fn unauthorised() -> Response {
+    answer(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "a valid Authorization: Bearer token is required"}),
+    )
+}
+
+impl CaseAction {
+    /// Creates or updates the conversation's Case for an authorised call
+    /// (the route has found the workspace by the call's token).
+    pub async fn handle(&self, body: axum::body::Bytes) -> Response {
+        handle(self, body).await
     }
+}
+
+async fn handle(action: &CaseAction, body: axum::body::Bytes) -> Response {
     if body.len() > MAX_BODY {
         return answer(
             StatusCode::PAYLOAD_TOO_LARGE,

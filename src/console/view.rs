@@ -25,6 +25,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("templates/sync_errors.html"),
         ),
         ("signin.html", include_str!("templates/signin.html")),
+        ("message.html", include_str!("templates/message.html")),
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("console template {name}: {e}"));
@@ -43,6 +44,42 @@ fn render(name: &str, ctx: impl Serialize) -> String {
                 crate::intercom::html_escape(&e.to_string())
             )
         })
+}
+
+/// A page that says one thing: the install and connect flows' outcomes
+/// and refusals ("Installed", "Connected", "This link was already used").
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessagePage {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    /// The first is the page's main action.
+    pub links: Vec<Link>,
+    /// A refusal (shown as an alert).
+    pub error: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub href: String,
+}
+
+impl Link {
+    pub fn new(label: impl Into<String>, href: impl Into<String>) -> Link {
+        Link {
+            label: label.into(),
+            href: href.into(),
+        }
+    }
+}
+
+/// The HTML of a [`MessagePage`] (no console frame: the visitor may not
+/// be signed in).
+pub fn message_page(page: &MessagePage) -> String {
+    render(
+        "message.html",
+        minijinja::context! { page => page, frame => Frame::default() },
+    )
 }
 
 /// What every page shows around its content.

@@ -6,6 +6,8 @@
 //! Intercom). The API version is pinned so a change on Intercom's side
 //! cannot silently change the shapes parsed here.
 
+pub mod oauth;
+
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -205,6 +207,11 @@ impl IntercomClient {
         if let Some(u) = &self.base_override {
             return u.clone();
         }
+        Self::region_url(region)
+    }
+
+    /// Intercom's REST host of a region (`us`, `eu`, `au`).
+    pub fn region_url(region: Option<&str>) -> Url {
         let host = match region.map(str::to_ascii_lowercase).as_deref() {
             Some("eu") => "https://api.eu.intercom.io",
             Some("au") => "https://api.au.intercom.io",

@@ -6,6 +6,7 @@ pub mod auto_case;
 pub mod fault;
 pub mod format;
 pub mod forms;
+pub mod install;
 mod profile;
 mod status;
 pub mod tasks;

@@ -417,7 +417,7 @@ fn identity(id_url: Option<&str>, access_token: &str) -> (String, Option<String>
 
 /// oauth2's HTTP hook, on our own reqwest client (oauth2's bundled one would
 /// pull a second reqwest into the build).
-async fn send_oauth(
+pub(crate) async fn send_oauth(
     http: &reqwest::Client,
     req: oauth2::HttpRequest,
     limit: Duration,

@@ -91,10 +91,23 @@ pub struct Cached<V> {
     pub fetched: bool,
 }
 
+/// Cheap to clone: clones share their entries and their bound, so every
+/// workspace's tenant can use one cache (its keys name the workspace and
+/// the org, so no workspace ever reads another's entry).
 pub struct QueryCache<V> {
     fresh: Cache<CacheKey, Arc<Snapshot<V>>>,
     last_known: Cache<CacheKey, Arc<Snapshot<V>>>,
-    fetches: AtomicU64,
+    fetches: Arc<AtomicU64>,
+}
+
+impl<V> Clone for QueryCache<V> {
+    fn clone(&self) -> Self {
+        QueryCache {
+            fresh: self.fresh.clone(),
+            last_known: self.last_known.clone(),
+            fetches: self.fetches.clone(),
+        }
+    }
 }
 
 /// How long a last-known answer may stand in for a failing org.
@@ -125,7 +138,7 @@ impl<V: Weigh + Send + Sync + 'static> QueryCache<V> {
                 .time_to_live(LAST_KNOWN_TTL)
                 .support_invalidation_closures()
                 .build(),
-            fetches: AtomicU64::new(0),
+            fetches: Arc::new(AtomicU64::new(0)),
         }
     }
 

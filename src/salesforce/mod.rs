@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod connect;
 pub mod error;
 pub mod lookup;
 pub mod records;

@@ -10,16 +10,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, MethodRouter};
 use axum::Json;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use super::worker::{TOPIC_CLOSED, TOPIC_CREATED};
-use crate::edge::{SigningSecret, Webhook};
+use crate::edge::Webhook;
 use crate::store::Store;
 
 /// What the webhook route needs besides the signing secret.
@@ -46,22 +44,28 @@ impl Webhooks {
     }
 }
 
-/// The route, for any router state that provides the signing secret and
-/// the [`Webhooks`].
-pub fn route<S>() -> MethodRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-    SigningSecret: FromRef<S>,
-    Arc<Webhooks>: FromRef<S>,
-{
-    post(receive)
-}
-
 fn answer(status: StatusCode, v: Value) -> Response {
     (status, Json(v)).into_response()
 }
 
-async fn receive(State(hooks): State<Arc<Webhooks>>, hook: Webhook) -> Response {
+impl Webhooks {
+    /// Stores a verified notification of this workspace (the route has
+    /// found the workspace by its `app_id`).
+    pub async fn receive(&self, hook: Webhook) -> Response {
+        receive(self, hook).await
+    }
+}
+
+/// The answer to a notification from a workspace that has not installed
+/// the app: 200, so Intercom does not redeliver what will never be taken.
+pub fn not_installed() -> Response {
+    answer(
+        StatusCode::OK,
+        json!({"status": "ignored", "reason": "the workspace has not installed the app"}),
+    )
+}
+
+async fn receive(hooks: &Webhooks, hook: Webhook) -> Response {
     let Webhook { body, json: v } = hook;
     if let Some(allowed) = hooks.workspace_id.as_deref() {
         let from = v["app_id"].as_str().unwrap_or_default();
