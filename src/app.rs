@@ -94,7 +94,9 @@ pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
     store.ready().await?;
     let settings = crate::settings::load_at_start(config, &store).await?;
     let app = build(config, store)?;
-    apply_settings(&app.sidebar, &app.budget, None, &settings);
+    if let Some(env) = app.registry.env() {
+        env.apply_settings(&settings);
+    }
     // Mappings are checked against the org's Case describe: a bad one
     // stops start-up; an org that cannot be reached is only warned about
     // (every case write checks its values again).
@@ -112,24 +114,6 @@ pub async fn start(config: &Config, store: Store) -> Result<App, BuildError> {
         Err(e) => return Err(BuildError::Workspaces(e)),
     }
     Ok(app)
-}
-
-/// Puts a workspace's settings to work where they are read per request:
-/// the API budget's cap and the panels' chosen fields (`workspace` `None`:
-/// every workspace without its own). Called at start-up and by the
-/// console when it saves.
-pub fn apply_settings(
-    sidebar: &Sidebar,
-    budget: &Budget,
-    workspace: Option<&str>,
-    settings: &crate::settings::WorkspaceSettings,
-) {
-    budget.set_policy(Policy::from(&settings.budget));
-    let p = &settings.panels;
-    sidebar.profiles().set_panel_fields(
-        workspace,
-        crate::salesforce::lookup::PanelFieldNames::from_lists(&p.contact, &p.account, &p.lead),
-    );
 }
 
 /// [`build`], with a fault point in the task worker (crash tests).
@@ -420,8 +404,9 @@ impl TenantFactory for InstalledTenants {
         );
         let settings =
             crate::settings::WorkspaceSettings::load(&parts.store, &parts.defaults).await?;
-        apply_settings(&parts.sidebar, &parts.budget, None, &settings);
-        Ok(Tenant::new(parts, running))
+        let tenant = Tenant::new(parts, running);
+        tenant.apply_settings(&settings);
+        Ok(tenant)
     }
 }
 

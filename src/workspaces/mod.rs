@@ -80,7 +80,6 @@ pub struct Installed {
 
 impl Tenant {
     /// A tenant of these parts; `running` are its background tasks.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(parts: TenantParts, running: Vec<tokio::task::JoinHandle<()>>) -> Tenant {
         Tenant {
             key: parts.key,
@@ -104,6 +103,19 @@ impl Tenant {
     /// it, as before the registry).
     pub fn take_running(&self) -> Vec<tokio::task::JoinHandle<()>> {
         std::mem::take(&mut *self.tasks_running.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts the workspace's settings to work where they are read per
+    /// request: the API budget's cap and the panels' chosen fields. At
+    /// start-up, on load, and when the console saves.
+    pub fn apply_settings(&self, settings: &WorkspaceSettings) {
+        self.budget
+            .set_policy(crate::budget::Policy::from(&settings.budget));
+        let p = &settings.panels;
+        self.sidebar.profiles().set_panel_fields(
+            None,
+            crate::salesforce::lookup::PanelFieldNames::from_lists(&p.contact, &p.account, &p.lead),
+        );
     }
 
     /// Installed, and no Salesforce org is connected.
@@ -253,6 +265,24 @@ impl Registry {
             }
             _ => Ok(Serving::NotInstalled),
         }
+    }
+
+    /// The tenant a signed-in admin of `workspace_id` manages: the
+    /// installed one, or the environment's when it is that workspace's.
+    pub async fn for_admin(&self, workspace_id: &str) -> Result<Option<Arc<Tenant>>, RegistryError> {
+        if self.env_serves_only(workspace_id) {
+            return Ok(self.env.clone());
+        }
+        self.installed(workspace_id).await
+    }
+
+    /// The environment's tenant is this workspace's (`INTERCOM_WORKSPACE_ID`):
+    /// an install there signs the admin in but keeps the environment's
+    /// connection.
+    pub fn env_serves_only(&self, workspace_id: &str) -> bool {
+        self.env
+            .as_ref()
+            .is_some_and(|e| e.workspace_id.as_deref() == Some(workspace_id))
     }
 
     /// The installed workspace's tenant, loaded (and its worker started)

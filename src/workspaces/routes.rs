@@ -321,6 +321,17 @@ async fn intercom_callback(
         }
     };
     let store = install.registry.store();
+    // The environment's workspace (single-workspace mode): sign the admin
+    // in to its console, keep its configured connection and token.
+    if install.registry.env_serves_only(&me.workspace_id) {
+        return match session::sign_in(&install.registry, &me.workspace_id, &me).await {
+            Ok(cookie) => redirect_with("/admin", cookie),
+            Err(e) => {
+                tracing::error!(error = %e, "admin session not stored");
+                unavailable()
+            }
+        };
+    }
     let row = WorkspaceRow {
         workspace_id: me.workspace_id.clone(),
         name: me.workspace_name.clone(),
