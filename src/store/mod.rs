@@ -24,8 +24,6 @@ pub mod migrations;
 mod postgres;
 mod sqlite;
 pub mod sync_errors;
-mod tenants_shim;
-pub use tenants_shim::{AdminSession, ConnectionInfo, OAuthState, WorkspaceRow};
 mod usage;
 
 use std::path::{Path, PathBuf};
