@@ -124,12 +124,15 @@ pub struct AdminSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The last health [`Store::record_call`] wrote per workspace: (when, error).
+/// The last health [`Store::record_call`] wrote, per workspace: (when in
+/// ms, the error or `None` for a success).
+type Marks = HashMap<String, (i64, Option<String>)>;
+
 #[derive(Clone, Default)]
-pub(crate) struct CallMarks(Arc<Mutex<HashMap<String, (i64, Option<String>)>>>);
+pub(crate) struct CallMarks(Arc<Mutex<Marks>>);
 
 impl CallMarks {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Option<String>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Marks> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
