@@ -6,6 +6,14 @@
 //! leave room for many workspaces and their settings (issue 10).
 //! Version 4: `api_usage`, the API budget's calls per workspace per UTC day
 //! and the org's last `Sforce-Limit-Info` (issue 12).
+//! Version 5: many workspaces (issue 10) — each workspace's name, region,
+//! sealed Intercom token and installer; the Salesforce connection's login
+//! URL, user name and health; admin sessions and OAuth states (the
+//! cookie's and the state's SHA-256 only, never the values).
+//!
+//! Version 2 is intentionally skipped: it was held for the workspaces work,
+//! which landed as version 5, after 3 and 4. There is no version 2, and the
+//! runner needs none: it applies every listed version a database lacks.
 
 /// (version, SQL) for SQLite.
 pub const SQLITE: &[(i64, &str)] = &[
@@ -127,6 +135,48 @@ CREATE TABLE api_usage (
     org_seen_at  INTEGER,
     PRIMARY KEY (workspace_id, day)
 );
+",
+    ),
+    (
+        5,
+        "
+ALTER TABLE workspaces ADD COLUMN region TEXT;
+ALTER TABLE workspaces ADD COLUMN name TEXT;
+ALTER TABLE workspaces ADD COLUMN intercom_token TEXT;
+ALTER TABLE workspaces ADD COLUMN installed_by TEXT;
+ALTER TABLE workspaces ADD COLUMN installed_at INTEGER;
+ALTER TABLE workspaces ADD COLUMN uninstalled_at INTEGER;
+ALTER TABLE sf_connections ADD COLUMN login_url TEXT;
+ALTER TABLE sf_connections ADD COLUMN username TEXT;
+ALTER TABLE sf_connections ADD COLUMN connected_at INTEGER;
+ALTER TABLE sf_connections ADD COLUMN last_ok_at INTEGER;
+ALTER TABLE sf_connections ADD COLUMN last_error TEXT;
+CREATE TABLE admin_sessions (
+    session_hash TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    admin_id     TEXT NOT NULL,
+    admin_name   TEXT NOT NULL,
+    admin_email  TEXT NOT NULL,
+    csrf_token   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+CREATE INDEX admin_sessions_workspace ON admin_sessions (workspace_id);
+CREATE INDEX admin_sessions_expiry ON admin_sessions (expires_at);
+CREATE TABLE oauth_states (
+    state_hash    TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    browser_hash  TEXT NOT NULL,
+    workspace_id  TEXT,
+    admin_id      TEXT,
+    pkce_verifier TEXT,
+    login_url     TEXT,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+);
+CREATE INDEX oauth_states_workspace ON oauth_states (workspace_id);
+CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+CREATE INDEX action_tokens_hash ON action_tokens (token_hash);
 ",
     ),
 ];
@@ -252,6 +302,48 @@ CREATE TABLE api_usage (
     org_seen_at  BIGINT,
     PRIMARY KEY (workspace_id, day)
 );
+",
+    ),
+    (
+        5,
+        "
+ALTER TABLE workspaces ADD COLUMN region TEXT;
+ALTER TABLE workspaces ADD COLUMN name TEXT;
+ALTER TABLE workspaces ADD COLUMN intercom_token TEXT;
+ALTER TABLE workspaces ADD COLUMN installed_by TEXT;
+ALTER TABLE workspaces ADD COLUMN installed_at BIGINT;
+ALTER TABLE workspaces ADD COLUMN uninstalled_at BIGINT;
+ALTER TABLE sf_connections ADD COLUMN login_url TEXT;
+ALTER TABLE sf_connections ADD COLUMN username TEXT;
+ALTER TABLE sf_connections ADD COLUMN connected_at BIGINT;
+ALTER TABLE sf_connections ADD COLUMN last_ok_at BIGINT;
+ALTER TABLE sf_connections ADD COLUMN last_error TEXT;
+CREATE TABLE admin_sessions (
+    session_hash TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    admin_id     TEXT NOT NULL,
+    admin_name   TEXT NOT NULL,
+    admin_email  TEXT NOT NULL,
+    csrf_token   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX admin_sessions_workspace ON admin_sessions (workspace_id);
+CREATE INDEX admin_sessions_expiry ON admin_sessions (expires_at);
+CREATE TABLE oauth_states (
+    state_hash    TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    browser_hash  TEXT NOT NULL,
+    workspace_id  TEXT,
+    admin_id      TEXT,
+    pkce_verifier TEXT,
+    login_url     TEXT,
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL
+);
+CREATE INDEX oauth_states_workspace ON oauth_states (workspace_id);
+CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+CREATE INDEX action_tokens_hash ON action_tokens (token_hash);
 ",
     ),
 ];

@@ -2,7 +2,8 @@
 //! by replicas — the Salesforce connection (refresh and access token,
 //! instance URL, org id), the webhook queue, the conversation → Task map,
 //! the form idempotency ledger, the workspace settings, the sync errors and
-//! the conversation → Case map ([`sync_errors`]) — behind one type, [`Store`], on one of two
+//! the conversation → Case map ([`sync_errors`]), the installed workspaces, their
+//! admin sessions and OAuth states ([`tenants`]) — behind one type, [`Store`], on one of two
 //! backends chosen by `DATABASE_URL`:
 //!
 //! - SQLite ([`sqlite`], through `rusqlite`, bundled): the default, a file
@@ -18,12 +19,19 @@
 //! fixed id ([`Store::workspace`]). Versioned migrations ([`migrations`])
 //! run once, before the first use; the first start on a `DATA_DIR` that
 //! today's release left imports its token file and queue ([`legacy`]).
+//!
+//! Every token the store writes (the Salesforce refresh and access tokens,
+//! the Intercom token, PKCE verifiers, CSRF tokens) is sealed with
+//! `ENCRYPTION_KEY` ([`seal`]); plaintext that an older release wrote is
+//! read as it is and re-sealed at start-up ([`Store::ready`]).
 
 pub mod legacy;
 pub mod migrations;
 mod postgres;
+pub mod seal;
 mod sqlite;
 pub mod sync_errors;
+mod tenants;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -35,9 +43,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Database, Secret};
 
+pub use seal::{SealError, Sealer};
 pub use sync_errors::{
     sync_error_id, token_hash, MappedCase, NewSyncError, SyncError, SyncKind, SYNC_ERROR_RETENTION,
 };
+pub use tenants::{AdminSession, ConnectionInfo, OAuthState, WorkspaceRow};
 pub use usage::{OrgUsage, UsageDay};
 
 /// The workspace id of single-workspace mode when `INTERCOM_WORKSPACE_ID`
@@ -56,6 +66,10 @@ pub enum StoreError {
     Dir { path: String, reason: String },
     #[error("importing {path}: {reason}")]
     Import { path: String, reason: String },
+    /// A stored secret does not open with `ENCRYPTION_KEY`'s keys (the
+    /// message names the variable and the key id, never a key).
+    #[error(transparent)]
+    Sealed(#[from] SealError),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -234,6 +248,10 @@ pub struct Store {
     invalidations: tokio::sync::broadcast::Sender<Invalidation>,
     /// The queue's "now" (due times, back-off, leases, the task map).
     clock: Clock,
+    /// Seals and opens the tokens the store keeps.
+    sealer: Sealer,
+    /// The last connection health written per workspace ([`Store::record_call`]).
+    call_marks: tenants::CallMarks,
 }
 
 /// The queue's "now" for due times and back-off: the wall clock, which a
@@ -321,7 +339,18 @@ impl Store {
             import_from: None,
             invalidations: tokio::sync::broadcast::channel(256).0,
             clock: Clock::default(),
+            sealer: process_sealer(),
+            call_marks: tenants::CallMarks::default(),
         })
+    }
+
+    /// Seals with `sealer` (the keys of `ENCRYPTION_KEY`). Without it a
+    /// store seals with a key generated once per process: stores of one
+    /// process (tests, the sandbox, replicas in a test) read each other's
+    /// tokens, and nothing it sealed opens after a restart.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Store {
+        self.sealer = sealer;
+        self
     }
 
     /// The clock the queue's due times are read with.
@@ -371,8 +400,11 @@ impl Store {
         matches!(self.backend, Backend::Postgres(_))
     }
 
-    /// Connects, applies the migrations and imports today's `DATA_DIR`
-    /// (once per process; every other call waits for it).
+    /// Connects, applies the migrations, imports today's `DATA_DIR` and
+    /// re-seals every stored token that is plaintext (an older release
+    /// wrote it) or sealed with a key other than the sealing one (once per
+    /// process; every other call waits for it). A sealed token no key of
+    /// `ENCRYPTION_KEY` opens fails it with [`StoreError::Sealed`].
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.ready
             .get_or_try_init(|| async {
@@ -383,6 +415,7 @@ impl Store {
                 if let Some(dir) = &self.import_from {
                     legacy::import(self, dir).await?;
                 }
+                self.reseal_all().await?;
                 if let Backend::Postgres(p) = &self.backend {
                     p.listen(self.invalidations.clone()).await?;
                 }
@@ -398,16 +431,19 @@ impl Store {
     pub async fn connection(&self) -> Result<Option<ConnectionRow>, StoreError> {
         self.ready().await?;
         let ws = self.workspace.to_string();
-        match &self.backend {
-            Backend::Sqlite(s) => s.connection(ws).await,
-            Backend::Postgres(p) => p.connection(&ws).await,
-        }
+        let raw = match &self.backend {
+            Backend::Sqlite(s) => s.connection(ws).await?,
+            Backend::Postgres(p) => p.connection(&ws).await?,
+        };
+        raw.map(|r| open_connection(&self.sealer, &self.workspace, r))
+            .transpose()
     }
 
     /// Runs `f` on the connection row while holding its lock, exclusive
     /// across processes on PostgreSQL (the row's `FOR UPDATE` lock, held
     /// until `f` is done); writes the row `f` returns, committed before
     /// this returns. Exactly one token refresh per org runs at a time.
+    /// `f` sees the tokens opened; the row it returns is sealed.
     pub async fn with_connection_lock<R, F, Fut>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(ConnectionRow) -> Fut + Send,
@@ -415,9 +451,20 @@ impl Store {
         R: Send,
     {
         self.ready().await?;
+        let (sealer, ws) = (self.sealer.clone(), self.workspace.to_string());
+        // A stored token that does not open writes nothing and fails the call.
+        let sealed = move |raw: ConnectionRow| async move {
+            match open_connection(&sealer, &ws, raw) {
+                Ok(row) => {
+                    let (save, out) = f(row).await;
+                    (save.map(|r| seal_connection(&sealer, &ws, r)), Ok(out))
+                }
+                Err(e) => (None, Err(e)),
+            }
+        };
         match &self.backend {
-            Backend::Sqlite(s) => s.with_connection_lock(&self.workspace, f).await,
-            Backend::Postgres(p) => p.with_connection_lock(&self.workspace, f).await,
+            Backend::Sqlite(s) => s.with_connection_lock(&self.workspace, sealed).await?,
+            Backend::Postgres(p) => p.with_connection_lock(&self.workspace, sealed).await?,
         }
     }
 
@@ -692,14 +739,66 @@ impl Store {
     pub(crate) async fn import_legacy(
         &self,
         marker: &str,
-        data: legacy::LegacyData,
+        mut data: legacy::LegacyData,
     ) -> Result<bool, StoreError> {
         let (ws, marker) = (self.workspace.to_string(), marker.to_string());
+        if let Some(t) = &mut data.token {
+            t.refresh_token = Secret::new(
+                self.sealer
+                    .seal(t.refresh_token.expose(), &aad(REFRESH_TOKEN, &ws)),
+            );
+        }
         match &self.backend {
             Backend::Sqlite(s) => s.import_legacy(ws, marker, data, now_ms()).await,
             Backend::Postgres(p) => p.import_legacy(&ws, &marker, &data, now_ms()).await,
         }
     }
+}
+
+/// The key a store seals with when it was given none
+/// ([`Store::with_sealer`]): one per process.
+fn process_sealer() -> Sealer {
+    static SEALER: std::sync::OnceLock<Sealer> = std::sync::OnceLock::new();
+    SEALER.get_or_init(Sealer::generate).clone()
+}
+
+/// The sealed columns' places, the first part of their associated data.
+const REFRESH_TOKEN: &str = "sf_connections.refresh_token";
+const ACCESS_TOKEN: &str = "sf_connections.access_token";
+
+/// The associated data of a sealed value: its column and its row's key, so
+/// a value copied to another column, row or workspace does not open.
+pub(crate) fn aad(column: &str, key: &str) -> String {
+    format!("{column}:{key}")
+}
+
+/// The connection row with its tokens opened (plaintext of an older
+/// release taken as it is).
+fn open_connection(
+    sealer: &Sealer,
+    ws: &str,
+    mut row: ConnectionRow,
+) -> Result<ConnectionRow, StoreError> {
+    if let Some(t) = &row.refresh_token {
+        row.refresh_token = Some(sealer.open_stored(t.expose(), &aad(REFRESH_TOKEN, ws))?);
+    }
+    if let Some(t) = &row.access_token {
+        row.access_token = Some(sealer.open_stored(t.expose(), &aad(ACCESS_TOKEN, ws))?);
+    }
+    Ok(row)
+}
+
+/// The connection row as stored: its tokens sealed.
+fn seal_connection(sealer: &Sealer, ws: &str, mut row: ConnectionRow) -> ConnectionRow {
+    if let Some(t) = &row.refresh_token {
+        row.refresh_token = Some(Secret::new(
+            sealer.seal(t.expose(), &aad(REFRESH_TOKEN, ws)),
+        ));
+    }
+    if let Some(t) = &row.access_token {
+        row.access_token = Some(Secret::new(sealer.seal(t.expose(), &aad(ACCESS_TOKEN, ws))));
+    }
+    row
 }
 
 /// The workspace id of single-workspace mode.

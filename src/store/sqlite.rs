@@ -17,8 +17,9 @@ use crate::config::Secret;
 #[derive(Clone)]
 pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
-    /// Serialises token refreshes (one process: a local lock suffices).
-    connection_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises token refreshes (one process: a local lock suffices);
+    /// connecting, disconnecting and uninstalling take it too.
+    pub(super) connection_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Sqlite {

@@ -29,6 +29,7 @@ mod secret_settings;
 mod secrets_in_logs;
 mod soql_quoting;
 mod store_backends;
+mod store_tenants;
 mod task_round_trips;
 mod tasks;
 mod upgrade;

@@ -1,11 +1,15 @@
 //! The store on both backends: migrations, the job queue's claims and
 //! leases, the per-target task map, the idempotency ledger, parked jobs and
-//! retention, invalidations.
+//! retention, invalidations, the sync errors, the case map and the action
+//! tokens.
 
 use std::time::Duration;
 
 use sf_inbox::config::Database;
-use sf_inbox::store::{Begin, Failure, Invalidation, Park, Store};
+use sf_inbox::store::{
+    token_hash, Begin, Failure, Invalidation, NewSyncError, Park, Store, SyncKind,
+    SYNC_ERROR_RETENTION,
+};
 
 use crate::pg;
 
@@ -211,7 +215,7 @@ async fn the_sqlite_file_is_private() {
 
 /// Versions may land out of order: a database that already has a later
 /// version still gets an earlier one it lacks (here version 3 is taken
-/// away while 4 stays, as when version 2 arrives after 3 and 4).
+/// away while 4 and 5 stay).
 #[tokio::test]
 async fn a_missing_earlier_migration_is_applied_after_later_ones() {
     let dir = std::env::temp_dir().join(format!("sf-inbox-migr-{}", std::process::id()));
@@ -234,4 +238,130 @@ async fn a_missing_earlier_migration_is_applied_after_later_ones() {
         "version 3's tables are back"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+fn sync_error(conv: &str, code: &str, job: Option<&str>) -> NewSyncError {
+    NewSyncError {
+        kind: SyncKind::AutoCase,
+        conversation_id: conv.into(),
+        attempted: "Create the conversation's Case".into(),
+        code: code.into(),
+        message: "Refund cases need a refund amount".into(),
+        fields: vec!["Refund_Amount__c".into()],
+        job_id: job.map(str::to_string),
+        next_retry: None,
+    }
+}
+
+#[tokio::test]
+async fn sync_errors_are_recorded_listed_retried_dismissed_and_purged() {
+    for (name, db) in pg::backends("sync-errors").await {
+        let s = open(&db);
+        s.enqueue("j1", "case", "c1", None, b"{}").await.unwrap();
+        let job = s.claim(Duration::from_secs(60)).await.unwrap().unwrap();
+        s.mark_failed(&job.id, "refused", Failure::Parked(Park::Permanent))
+            .await
+            .unwrap();
+        let id = s
+            .record_sync_error(&sync_error(
+                "c1",
+                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                Some("j1"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(id, "auto_case:c1");
+        // Counted again, not duplicated.
+        s.record_sync_error(&sync_error("c1", "FIELD_CUSTOM_VALIDATION_EXCEPTION", None))
+            .await
+            .unwrap();
+        s.record_sync_error(&sync_error("c2", "FIELD_CUSTOM_VALIDATION_EXCEPTION", None))
+            .await
+            .unwrap();
+        s.record_sync_error(&NewSyncError {
+            kind: SyncKind::AutoTask,
+            ..sync_error("c3", "INVALID_FIELD", None)
+        })
+        .await
+        .unwrap();
+        let all = s.sync_errors(None).await.unwrap();
+        assert_eq!(all.len(), 3, "{name}");
+        let cases = s.sync_errors(Some(SyncKind::AutoCase)).await.unwrap();
+        assert_eq!(cases.len(), 2, "{name}");
+        let one = s.sync_error("auto_case:c1").await.unwrap().unwrap();
+        assert_eq!(one.attempts, 2, "{name}");
+        assert_eq!(one.job_id.as_deref(), Some("j1"), "{name}");
+        assert_eq!(one.fields, ["Refund_Amount__c"]);
+        assert_eq!(
+            s.sync_error_for(SyncKind::AutoTask, "c3")
+                .await
+                .unwrap()
+                .unwrap()
+                .code,
+            "INVALID_FIELD"
+        );
+        // Retry queues the parked job again.
+        assert_eq!(s.counts().await.unwrap().failed, 1);
+        assert!(s.retry_sync_error(&id).await.unwrap(), "{name}");
+        assert_eq!(s.counts().await.unwrap().pending, 1, "{name}");
+        assert!(s
+            .sync_error(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .next_retry
+            .is_some());
+        // c2 has no job: nothing to queue.
+        assert!(!s.retry_sync_error("auto_case:c2").await.unwrap());
+        assert_eq!(s.retry_sync_errors_like(&id).await.unwrap(), 1, "{name}");
+        assert!(s.dismiss_sync_error("auto_case:c2").await.unwrap());
+        assert!(!s.dismiss_sync_error("auto_case:c2").await.unwrap());
+        s.resolve_sync_error(SyncKind::AutoCase, "c1")
+            .await
+            .unwrap();
+        assert_eq!(s.sync_errors(None).await.unwrap().len(), 1, "{name}");
+        assert_eq!(s.purge_sync_errors(SYNC_ERROR_RETENTION).await.unwrap(), 0);
+        s.clock().advance(Duration::from_secs(31 * 24 * 3600));
+        assert_eq!(
+            s.purge_sync_errors(SYNC_ERROR_RETENTION).await.unwrap(),
+            1,
+            "{name}"
+        );
+        // Another workspace sees none of them.
+        assert!(s
+            .for_workspace("w2")
+            .sync_errors(None)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}
+
+#[tokio::test]
+async fn one_case_per_conversation_and_hashed_action_tokens() {
+    for (name, db) in pg::backends("case-map").await {
+        let s = open(&db);
+        assert_eq!(s.case_for("c1").await.unwrap(), None);
+        let m = s
+            .map_case("c1", "500A", None, Some("New"), None)
+            .await
+            .unwrap();
+        assert_eq!(m.case_id, "500A", "{name}");
+        let again = s
+            .map_case("c1", "500B", Some("00001"), Some("Closed"), Some("Ruth"))
+            .await
+            .unwrap();
+        assert_eq!(again.case_id, "500A", "{name}: the first Case stays");
+        assert_eq!(again.case_number.as_deref(), Some("00001"));
+        assert_eq!(again.status.as_deref(), Some("Closed"));
+        assert_eq!(again.owner.as_deref(), Some("Ruth"));
+        assert_eq!(s.action_token_hash().await.unwrap(), None);
+        s.set_action_token("tok-1").await.unwrap();
+        assert_eq!(
+            s.action_token_hash().await.unwrap(),
+            Some(token_hash("tok-1")),
+            "{name}"
+        );
+        assert_ne!(token_hash("tok-1"), "tok-1");
+    }
 }
