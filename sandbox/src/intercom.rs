@@ -1,9 +1,29 @@
 //! A fake Intercom REST API for the sandbox and the tests: admins,
-//! contacts, conversations with their parts, and notes added to them.
+//! contacts, conversations with their parts, notes added to them, the
+//! install flow (OAuth, `/me`) and data connectors.
 //!
 //! It answers with Intercom's shapes (`error.list` bodies, numeric and string
 //! ids mixed as Intercom mixes them) and checks the bearer token, so the
 //! real `sf_inbox::intercom::IntercomClient` is what talks to it.
+//!
+//! # Workspaces
+//! [`SANDBOX_INTERCOM_TOKEN`] acts for workspace [`SANDBOX_WORKSPACE_ID`] (its admin is the
+//! first of `fixtures/intercom/admins.json`). Installing through `GET /oauth` (the Install page,
+//! for client [`SANDBOX_INTERCOM_CLIENT_ID`]) and `POST /auth/eagle/token` (with
+//! [`SANDBOX_INTERCOM_CLIENT_SECRET`]) mints another token, bound to the workspace picked on the
+//! page (`sandbox-2`, `sandbox-3`, ... by default); `GET /me` names it. Every endpoint takes
+//! every such token. Contacts and conversations are shared by all workspaces (one set of
+//! fixtures); what a token does is recorded per workspace: [`Note::workspace_id`], data
+//! connectors, and the admins (a workspace's are the fixture admins plus whoever installed it).
+
+mod data_connectors;
+mod oauth;
+
+pub use data_connectors::DataConnector;
+pub use oauth::{
+    Install, InstallAdmin, Region, SANDBOX_INTERCOM_CLIENT_ID, SANDBOX_INTERCOM_CLIENT_SECRET,
+    SANDBOX_WORKSPACE_ID,
+};
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -25,6 +45,9 @@ pub struct Note {
     pub conversation_id: String,
     pub admin_id: String,
     pub body: String,
+    /// The workspace whose token added it ([`SANDBOX_WORKSPACE_ID`] for
+    /// [`SANDBOX_INTERCOM_TOKEN`]).
+    pub workspace_id: String,
 }
 
 struct Inner {
@@ -36,6 +59,8 @@ struct Inner {
     notes: Mutex<Vec<Note>>,
     fail_status: Mutex<Option<u16>>,
     requests: Mutex<Vec<String>>,
+    installs: Mutex<oauth::Installs>,
+    data_connectors: Mutex<Vec<DataConnector>>,
 }
 
 pub struct FakeIntercom {
@@ -58,8 +83,23 @@ fn load(dir: &Path, name: &str) -> std::io::Result<Vec<Value>> {
 impl FakeIntercom {
     /// Binds `addr` and serves the records under `fixtures_dir/intercom/`.
     pub async fn start(addr: SocketAddr, fixtures_dir: &Path) -> std::io::Result<FakeIntercom> {
+        let admins = load(fixtures_dir, "admins.json")?;
+        let first = admins.first().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "intercom/admins.json: no admin for the sandbox workspace",
+            )
+        })?;
+        let text = |k: &str| first[k].as_str().unwrap_or_default().to_string();
+        let sandbox_admin = InstallAdmin {
+            id: id_text(&first["id"]).unwrap_or_default(),
+            name: text("name"),
+            email: text("email"),
+        };
         let inner = Arc::new(Inner {
-            admins: load(fixtures_dir, "admins.json")?,
+            installs: Mutex::new(oauth::Installs::new(sandbox_admin)),
+            data_connectors: Mutex::new(Vec::new()),
+            admins,
             contacts: load(fixtures_dir, "contacts.json")?,
             conversations: Mutex::new(load(fixtures_dir, "conversations.json")?),
             data_attributes: match load(fixtures_dir, "data_attributes.json") {
@@ -79,6 +119,14 @@ impl FakeIntercom {
             .route("/conversations/{id}", get(get_conversation))
             .route("/conversations/{id}/reply", post(reply))
             .route("/data_attributes", get(list_data_attributes))
+            .route("/oauth", get(oauth::authorize_page))
+            .route("/oauth/authorize", post(oauth::authorize_install))
+            .route("/auth/eagle/token", post(oauth::token))
+            .route("/me", get(oauth::me))
+            .route(
+                "/data_connectors",
+                get(data_connectors::list).post(data_connectors::create),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -104,6 +152,16 @@ impl FakeIntercom {
     /// Notes added so far, oldest first.
     pub fn notes(&self) -> Vec<Note> {
         self.inner.notes.lock().unwrap().clone()
+    }
+
+    /// Every install, oldest first: the sandbox token's, then each token exchanged.
+    pub fn installs(&self) -> Vec<Install> {
+        self.inner.installs.lock().unwrap().all()
+    }
+
+    /// Data connectors created so far, every workspace's, oldest first.
+    pub fn data_connectors(&self) -> Vec<DataConnector> {
+        self.inner.data_connectors.lock().unwrap().clone()
     }
 
     /// `METHOD /path` of every request answered, oldest first.
@@ -162,41 +220,72 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Logs the request, then applies auth and the fault switch.
-fn gate(inner: &Inner, headers: &HeaderMap, what: String) -> Result<(), Box<Response>> {
+/// The fault switch's answer, when it is on.
+fn fault(inner: &Inner) -> Option<Response> {
+    let s = (*inner.fail_status.lock().unwrap())?;
+    let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(error(status, "server_error", "Sandbox fault switch is on"))
+}
+
+/// Logs the request, then applies auth and the fault switch; the install the token is from.
+fn gate(inner: &Inner, headers: &HeaderMap, what: String) -> Result<Install, Box<Response>> {
     inner.requests.lock().unwrap().push(what);
-    let expected = format!("Bearer {SANDBOX_INTERCOM_TOKEN}");
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+    let install = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| inner.installs.lock().unwrap().by_token(token).cloned());
+    let Some(install) = install else {
         return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Access Token Invalid",
         )));
+    };
+    if let Some(r) = fault(inner) {
+        return Err(Box::new(r));
     }
-    if let Some(s) = *inner.fail_status.lock().unwrap() {
-        let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Err(Box::new(error(
-            status,
-            "server_error",
-            "Sandbox fault switch is on",
-        )));
+    Ok(install)
+}
+
+/// An id as text, whether Intercom wrote it as a string or a number.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
-    Ok(())
+}
+
+/// A workspace's admins: the fixture's, then those who installed the app in it.
+fn admins_of(inner: &Inner, workspace_id: &str) -> Vec<Value> {
+    let mut admins = inner.admins.clone();
+    for install in inner.installs.lock().unwrap().all() {
+        let known = admins
+            .iter()
+            .any(|a| id_text(&a["id"]).as_deref() == Some(install.admin.id.as_str()));
+        if install.workspace_id == workspace_id && !known {
+            admins.push(json!({
+                "type": "admin", "id": install.admin.id, "name": install.admin.name,
+                "email": install.admin.email, "job_title": null, "away_mode_enabled": false,
+            }));
+        }
+    }
+    admins
 }
 
 fn find<'a>(list: &'a [Value], id: &str) -> Option<&'a Value> {
-    list.iter().find(|v| match &v["id"] {
-        Value::String(s) => s == id,
-        Value::Number(n) => n.to_string() == id,
-        _ => false,
-    })
+    list.iter()
+        .find(|v| id_text(&v["id"]).as_deref() == Some(id))
 }
 
 async fn list_admins(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
-    if let Err(r) = gate(&inner, &headers, "GET /admins".into()) {
-        return *r;
-    }
-    Json(json!({"type": "admin.list", "admins": inner.admins})).into_response()
+    let install = match gate(&inner, &headers, "GET /admins".into()) {
+        Ok(install) => install,
+        Err(r) => return *r,
+    };
+    let admins = admins_of(&inner, &install.workspace_id);
+    Json(json!({"type": "admin.list", "admins": admins})).into_response()
 }
 
 async fn get_admin(
@@ -204,10 +293,11 @@ async fn get_admin(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
-    if let Err(r) = gate(&inner, &headers, format!("GET /admins/{id}")) {
-        return *r;
-    }
-    match find(&inner.admins, &id) {
+    let install = match gate(&inner, &headers, format!("GET /admins/{id}")) {
+        Ok(install) => install,
+        Err(r) => return *r,
+    };
+    match find(&admins_of(&inner, &install.workspace_id), &id) {
         Some(a) => Json(a.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, "admin_not_found", "Admin not found"),
     }
@@ -310,9 +400,10 @@ async fn reply(
     UrlPath(id): UrlPath<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&inner, &headers, format!("POST /conversations/{id}/reply")) {
-        return *r;
-    }
+    let install = match gate(&inner, &headers, format!("POST /conversations/{id}/reply")) {
+        Ok(install) => install,
+        Err(r) => return *r,
+    };
     let admin_id = match &body["admin_id"] {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -324,7 +415,7 @@ async fn reply(
             )
         }
     };
-    if find(&inner.admins, &admin_id).is_none() {
+    if find(&admins_of(&inner, &install.workspace_id), &admin_id).is_none() {
         return error(StatusCode::NOT_FOUND, "admin_not_found", "Admin not found");
     }
     let Some(text) = body["body"].as_str() else {
@@ -355,6 +446,7 @@ async fn reply(
             conversation_id: id.clone(),
             admin_id,
             body: text.to_string(),
+            workspace_id: install.workspace_id,
         });
     }
     Json(conv.clone()).into_response()

@@ -4,11 +4,32 @@
 //! integration tests. Everything a client can observe (token rotation rules, error bodies, query
 //! shapes, paging, composite, limit headers) follows real Salesforce, so that client code that
 //! works here works against a real org; switches inject the failures a real org produces.
+//!
+//! # Connecting through OAuth
+//! Besides the pre-issued refresh token ([`SANDBOX_REFRESH_TOKEN`]), an org answers Salesforce's
+//! web-server flow with PKCE: `GET /services/oauth2/authorize` shows an Allow/Deny page, Allow
+//! redirects (302) with a one-time `code` that `POST /services/oauth2/token`
+//! (`grant_type=authorization_code`, `code_verifier`) exchanges within 10 minutes for a rotating
+//! refresh token. Every org accepts the one connected app [`SANDBOX_CLIENT_ID`] /
+//! [`SANDBOX_CLIENT_SECRET`] (an ISV's connected app is installed in many orgs), any `redirect_uri`
+//! (the sandbox cannot know the app's public URL; the token request must repeat it exactly).
+//!
+//! # Two orgs
+//! [`FakeOrg::start`] runs org A ([`SANDBOX_ORG_ID`], seeded from `fixtures/org/`);
+//! [`FakeOrg::start_with`] and [`OrgOptions::second`] run org B ([`SANDBOX_ORG_B_ID`], seeded from
+//! `fixtures/sandbox-org-b/`, pre-issued refresh token [`SANDBOX_ORG_B_REFRESH_TOKEN`], API user
+//! [`SANDBOX_ORG_B_USER_ID`]), so two workspaces can connect two orgs at once. The orgs share the
+//! describe and picklists but not their people: `tony@stark.example` is a Contact only in org B,
+//! `priya@hooli.example` only in org A, and `hana@globex.example` is in both with a different
+//! account (Globex Corporation in A, Globex Europe GmbH in B).
+//!
+//! The fake Intercom ([`intercom`]) does the same for Intercom's install (OAuth, `/me`).
 
 mod auth;
 pub mod error;
 pub mod intercom;
 pub mod json;
+mod pages;
 pub mod rules;
 pub mod schema;
 mod server;
@@ -16,7 +37,7 @@ pub mod soql;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +51,62 @@ pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
 pub const SANDBOX_REFRESH_TOKEN: &str = "sandbox-refresh-token";
 /// 18-character id of the sandbox org.
 pub const SANDBOX_ORG_ID: &str = "00D5e000000SbxAEAS";
+/// Org A's name (its `Organization` row), shown on its authorize page.
+pub const SANDBOX_ORG_NAME: &str = "Acme Sales (Sandbox)";
+/// 18-character id of the second sandbox org ([`OrgOptions::second`]).
+pub const SANDBOX_ORG_B_ID: &str = "00D5e000000SbxBEAS";
+/// Org B's name (its `Organization` row).
+pub const SANDBOX_ORG_B_NAME: &str = "Initech Support (Sandbox B)";
+/// Org B's pre-issued refresh token (org A's is [`SANDBOX_REFRESH_TOKEN`]; neither works in the
+/// other org).
+pub const SANDBOX_ORG_B_REFRESH_TOKEN: &str = "sandbox-org-b-refresh-token";
+/// Org B's API user: the user its tokens act as (org A's is [`store::INTEGRATION_USER_ID`]).
+pub const SANDBOX_ORG_B_USER_ID: &str = "0055e000002IntBAAS";
+/// Org B's seed directory under the fixtures directory.
+pub const SANDBOX_ORG_B_SEED: &str = "sandbox-org-b";
+
+/// Who an org is: its id, name, seed data and the user its tokens act as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgOptions {
+    /// 18-character org id (`00D...`): in identity URLs, and the prefix of access tokens.
+    pub org_id: String,
+    /// Shown on the authorize page ("Allow sf-inbox to access <name>?").
+    pub name: String,
+    /// Directory of the org's rows (`<Object>.json`), relative to the fixtures directory; the
+    /// describe (`describe/`) and picklists (`picklists/`) are shared by every org.
+    pub seed: PathBuf,
+    /// The user every token of this org acts as (the token answer's identity URL names it) and
+    /// the owner of the records the API creates; a row of the seed's `User.json`.
+    pub user_id: String,
+    /// Refresh token usable from the start (and again after [`Switches::reset`]), for a
+    /// pre-connected org.
+    pub refresh_token: String,
+}
+
+impl OrgOptions {
+    /// Org A, what [`FakeOrg::start`] runs.
+    pub fn first() -> OrgOptions {
+        OrgOptions {
+            org_id: SANDBOX_ORG_ID.to_string(),
+            name: SANDBOX_ORG_NAME.to_string(),
+            seed: PathBuf::from("org"),
+            user_id: store::INTEGRATION_USER_ID.to_string(),
+            refresh_token: SANDBOX_REFRESH_TOKEN.to_string(),
+        }
+    }
+
+    /// Org B: another org id, name, API user and refresh token, seeded from
+    /// `fixtures/sandbox-org-b/`.
+    pub fn second() -> OrgOptions {
+        OrgOptions {
+            org_id: SANDBOX_ORG_B_ID.to_string(),
+            name: SANDBOX_ORG_B_NAME.to_string(),
+            seed: PathBuf::from(SANDBOX_ORG_B_SEED),
+            user_id: SANDBOX_ORG_B_USER_ID.to_string(),
+            refresh_token: SANDBOX_ORG_B_REFRESH_TOKEN.to_string(),
+        }
+    }
+}
 
 /// Default query batch size, as in Salesforce.
 pub const DEFAULT_PAGE_SIZE: usize = 2000;
@@ -123,7 +200,7 @@ impl Default for SwitchState {
 }
 
 /// Token actions a switch handle can trigger (shared with the server).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     state: Mutex<SwitchState>,
     tokens: Mutex<auth::Tokens>,
@@ -257,13 +334,22 @@ pub struct FakeOrg {
 
 impl FakeOrg {
     /// Binds `addr` (e.g. `127.0.0.1:0`), seeds from `fixtures_dir` (`org/*.json`,
-    /// `describe/*.json`) and serves in a tokio task.
+    /// `describe/*.json`) and serves in a tokio task: org A ([`OrgOptions::first`]).
     pub async fn start(addr: SocketAddr, fixtures_dir: &Path) -> std::io::Result<FakeOrg> {
-        let store = store::Store::load(fixtures_dir)?;
+        FakeOrg::start_with(addr, fixtures_dir, OrgOptions::first()).await
+    }
+
+    /// Like [`FakeOrg::start`], for the org `options` describes (e.g. [`OrgOptions::second`]).
+    pub async fn start_with(
+        addr: SocketAddr,
+        fixtures_dir: &Path,
+        options: OrgOptions,
+    ) -> std::io::Result<FakeOrg> {
+        let store = store::Store::load_seeded(fixtures_dir, &options.seed, &options.user_id)?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let url = format!("http://{local}");
-        let inner = Arc::new(server::Inner::new(url.clone(), store));
+        let inner = Arc::new(server::Inner::new(url.clone(), store, options));
         let app = server::router(inner.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let counted = inner.clone();
@@ -293,6 +379,11 @@ impl FakeOrg {
 
     pub fn switches(&self) -> Switches {
         self.inner.switches.clone()
+    }
+
+    /// Who this org is (id, name, seed, API user, pre-issued refresh token).
+    pub fn options(&self) -> &OrgOptions {
+        &self.inner.org
     }
 
     /// Request log, oldest first (control endpoints under `/__sandbox` are not logged).

@@ -1,4 +1,4 @@
-//! HTTP layer: the OAuth token endpoint, `/services/data/**` (with auth, faults, limit headers
+//! HTTP layer: the OAuth endpoints (authorize page, token, revoke, identity), `/services/data/**` (with auth, faults, limit headers
 //! and the request log), composite, the Lightning record page and the `/__sandbox` control API.
 //! Data routes are plain functions over `(method, path, body)` so composite subrequests run
 //! through exactly the same code as top-level calls.
@@ -15,12 +15,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 
-use super::auth::{random_alnum, random_chars, Grant};
+use super::auth::{random_alnum, random_chars, AuthCode, Grant, Tokens};
 use super::error::SfError;
 use super::json::Json;
-use super::store::{Store, INTEGRATION_USER_ID};
+use super::pages::{hidden, html_escape, page, redirect_target, with_query};
+use super::store::Store;
 use super::{
-    soql, LoggedRequest, Stats, Switches, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ORG_ID,
+    soql, LoggedRequest, OrgOptions, Shared, Stats, Switches, SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
 };
 
 /// Newest API version served (Summer '26).
@@ -41,20 +43,35 @@ pub(super) struct Inner {
     pub store: Mutex<Store>,
     pub switches: Switches,
     pub stats: Stats,
+    pub org: OrgOptions,
     cursors: Mutex<HashMap<String, Cursor>>,
 }
 
 impl Inner {
-    pub fn new(url: String, store: Store) -> Inner {
+    pub fn new(url: String, store: Store, org: OrgOptions) -> Inner {
+        let tokens = Tokens::new(&org.refresh_token, &org.org_id);
         Inner {
             url,
             store: Mutex::new(store),
             switches: Switches {
-                shared: Arc::default(),
+                shared: Arc::new(Shared {
+                    state: Mutex::default(),
+                    tokens: Mutex::new(tokens),
+                }),
             },
             stats: Stats::default(),
+            org,
             cursors: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
+        self.switches.shared.tokens.lock().expect("token lock")
+    }
+
+    /// `{url}/id/{org}/{user}`: the identity URL of this org's API user.
+    fn identity_url(&self) -> String {
+        format!("{}/id/{}/{}", self.url, self.org.org_id, self.org.user_id)
     }
 }
 
@@ -148,6 +165,10 @@ struct Trace {
 
 pub(super) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
+        .route(
+            "/services/oauth2/authorize",
+            get(authorize_page).post(authorize_decision),
+        )
         .route("/services/oauth2/token", post(token))
         .route("/services/oauth2/revoke", post(revoke))
         .route("/id/{org_id}/{user_id}", get(identity))
@@ -192,12 +213,35 @@ fn signature() -> String {
     format!("{}=", random_chars(43, alphabet))
 }
 
+/// A successful token answer, Salesforce's fields in Salesforce's order.
+fn token_answer(
+    inner: &Inner,
+    access_token: String,
+    refresh_token: Option<String>,
+    scope: &str,
+) -> Reply {
+    let mut body = Json::obj().with("access_token", access_token);
+    if let Some(r) = refresh_token {
+        body.insert("refresh_token", Json::from(r));
+    }
+    let issued = chrono::Utc::now().timestamp_millis().to_string();
+    body = body
+        .with("signature", signature())
+        .with("scope", scope)
+        .with("instance_url", inner.url.as_str())
+        .with("id", inner.identity_url())
+        .with("token_type", "Bearer")
+        .with("issued_at", issued);
+    Reply::json(200, body)
+}
+
 async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
     inner.stats.token_requests.fetch_add(1, Ordering::SeqCst);
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let latency = inner.switches.latency();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let reply = if field("grant_type") != "refresh_token" {
+    let grant_type = field("grant_type");
+    let reply = if grant_type != "refresh_token" && grant_type != "authorization_code" {
         tokio::time::sleep(latency).await;
         oauth_error("unsupported_grant_type", "grant type not supported")
     } else if field("client_id") != SANDBOX_CLIENT_ID
@@ -205,17 +249,35 @@ async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
     {
         tokio::time::sleep(latency).await;
         oauth_error("invalid_client", "invalid client credentials")
+    } else if grant_type == "authorization_code" {
+        tokio::time::sleep(latency).await;
+        let issued = inner.tokens().redeem(
+            field("code"),
+            field("client_id"),
+            field("redirect_uri"),
+            field("code_verifier"),
+        );
+        match issued {
+            // Salesforce says no more for a bad, spent or expired code, a wrong verifier or
+            // redirect_uri.
+            None => oauth_error("invalid_grant", "authentication failure"),
+            Some(issued) => token_answer(
+                &inner,
+                issued.access_token,
+                issued.refresh_token,
+                &issued.scope,
+            ),
+        }
     } else {
         let refresh = field("refresh_token").to_string();
-        let tokens = &inner.switches.shared.tokens;
-        let began = tokens.lock().expect("token lock").begin(&refresh);
+        let began = inner.tokens().begin(&refresh);
         tokio::time::sleep(latency).await;
         if !began {
             oauth_error("invalid_grant", "token request is already being processed")
         } else {
             let rotate = inner.switches.state().rotation;
             let grant = {
-                let mut t = tokens.lock().expect("token lock");
+                let mut t = inner.tokens();
                 let g = t.refresh(&refresh, rotate);
                 t.end(&refresh);
                 g
@@ -230,22 +292,7 @@ async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
                     if late > 0 {
                         tokio::time::sleep(std::time::Duration::from_millis(late)).await;
                     }
-                    let mut body = Json::obj().with("access_token", access_token);
-                    if let Some(r) = refresh_token {
-                        body.insert("refresh_token", Json::from(r));
-                    }
-                    let issued = chrono::Utc::now().timestamp_millis().to_string();
-                    body = body
-                        .with("signature", signature())
-                        .with("scope", "api refresh_token")
-                        .with("instance_url", inner.url.as_str())
-                        .with(
-                            "id",
-                            format!("{}/id/{SANDBOX_ORG_ID}/{INTEGRATION_USER_ID}", inner.url),
-                        )
-                        .with("token_type", "Bearer")
-                        .with("issued_at", issued);
-                    Reply::json(200, body)
+                    token_answer(&inner, access_token, refresh_token, "api refresh_token")
                 }
             }
         }
@@ -255,6 +302,206 @@ async fn token(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         &inner,
         &Method::POST,
         "/services/oauth2/token",
+        Trace::default(),
+        status,
+    );
+    reply.into_response()
+}
+
+/// The authorize request's parameters, checked.
+struct AuthorizeRequest {
+    redirect_uri: url::Url,
+    /// `redirect_uri` as sent: the token request must repeat exactly this string.
+    redirect_raw: String,
+    scope: String,
+    state: String,
+    code_challenge: String,
+}
+
+/// Scopes requested when the authorize request names none (the connected app's own).
+const DEFAULT_SCOPE: &str = "api refresh_token";
+
+/// What the page says each scope lets the app do (Salesforce's wording, shortened).
+fn scope_label(scope: &str) -> String {
+    match scope {
+        "api" => "Manage user data via APIs (api)".to_string(),
+        "refresh_token" | "offline_access" => {
+            format!("Perform requests at any time ({scope})")
+        }
+        "id" | "profile" | "email" | "openid" => {
+            format!("Access the identity URL service ({scope})")
+        }
+        "full" => "Full access (full)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks what Salesforce checks before it shows the Allow page; `Err((error, description))`
+/// is answered as its OAUTH_ERROR page, not as a redirect (the redirect target is not trusted
+/// until the client is known).
+fn check_authorize(
+    params: &HashMap<String, String>,
+) -> Result<AuthorizeRequest, (&'static str, &'static str)> {
+    let field = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
+    if field("response_type") != "code" {
+        return Err(("unsupported_response_type", "response type not supported"));
+    }
+    if field("client_id") != SANDBOX_CLIENT_ID {
+        return Err(("invalid_client_id", "client identifier invalid"));
+    }
+    let Some(redirect_uri) = redirect_target(field("redirect_uri")) else {
+        return Err((
+            "redirect_uri_mismatch",
+            "redirect_uri must match configuration",
+        ));
+    };
+    let challenge = field("code_challenge");
+    if challenge.is_empty() {
+        return Err(("invalid_request", "missing required code challenge"));
+    }
+    if field("code_challenge_method") != "S256" {
+        return Err(("invalid_request", "invalid code challenge method"));
+    }
+    // A SHA-256 in base64url without padding is 43 characters.
+    let well_formed = challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(("invalid_request", "invalid code challenge"));
+    }
+    let scope = field("scope")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(AuthorizeRequest {
+        redirect_uri,
+        redirect_raw: field("redirect_uri").to_string(),
+        scope: if scope.is_empty() {
+            DEFAULT_SCOPE.to_string()
+        } else {
+            scope
+        },
+        state: field("state").to_string(),
+        code_challenge: challenge.to_string(),
+    })
+}
+
+fn html(status: u16, body: String) -> Reply {
+    Reply {
+        status,
+        body: Body::Text(body, "text/html; charset=utf-8"),
+        headers: Vec::new(),
+    }
+}
+
+/// Salesforce's OAuth error page (`OAUTH_ERROR`), for a request it will not redirect.
+fn oauth_error_page(error: &str, description: &str) -> Reply {
+    html(
+        400,
+        page(
+            "OAuth Error | Sandbox",
+            &format!(
+                "<p>Sandbox org (not Salesforce)</p><h1>OAUTH_ERROR</h1>\n<p>We can't authorize you because of an OAuth error.</p>\n<p>error=<code>{}</code><br>error_description=<code>{}</code></p>\n",
+                html_escape(error),
+                html_escape(description)
+            ),
+        ),
+    )
+}
+
+/// `GET /services/oauth2/authorize`: the Allow/Deny page of the web-server flow. The sandbox
+/// skips the login: the org's API user is signed in.
+async fn authorize_page(State(inner): State<Arc<Inner>>, uri: Uri) -> Response {
+    tokio::time::sleep(inner.switches.latency()).await;
+    let params: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let reply = match check_authorize(&params) {
+        Err((error, description)) => oauth_error_page(error, description),
+        Ok(req) => {
+            let org = html_escape(&inner.org.name);
+            let scopes: String = req
+                .scope
+                .split(' ')
+                .map(|s| format!("<li>{}</li>", html_escape(&scope_label(s))))
+                .collect();
+            let fields: String = [
+                ("response_type", "code"),
+                ("client_id", SANDBOX_CLIENT_ID),
+                ("redirect_uri", req.redirect_raw.as_str()),
+                ("scope", req.scope.as_str()),
+                ("state", req.state.as_str()),
+                ("code_challenge", req.code_challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ]
+            .iter()
+            .map(|(k, v)| hidden(k, v))
+            .collect();
+            html(
+                200,
+                page(
+                    &format!("Allow Access? | {}", inner.org.name),
+                    &format!(
+                        "<p>Sandbox org (not Salesforce): signed in as the org's API user</p>\n<h1>Allow sf-inbox to access {org}?</h1>\n<p>sf-inbox is asking to:</p>\n<ul>{scopes}</ul>\n<form method=\"post\" action=\"/services/oauth2/authorize\">{fields}\n<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n</form>\n",
+                    ),
+                ),
+            )
+        }
+    };
+    let status = reply.status;
+    log(
+        &inner,
+        &Method::GET,
+        "/services/oauth2/authorize",
+        Trace::default(),
+        status,
+    );
+    reply.into_response()
+}
+
+/// `POST /services/oauth2/authorize` (the page's form): Allow mints a code and redirects (302,
+/// as Salesforce does) with it; Deny redirects with `error=access_denied`. The hidden fields are
+/// checked again: the form is only the browser's word.
+async fn authorize_decision(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
+    tokio::time::sleep(inner.switches.latency()).await;
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let reply = match check_authorize(&form) {
+        Err((error, description)) => oauth_error_page(error, description),
+        Ok(req) => {
+            let location = match form.get("decision").map(String::as_str) {
+                Some("allow") => {
+                    let code = inner.tokens().grant_code(AuthCode {
+                        client_id: SANDBOX_CLIENT_ID.to_string(),
+                        redirect_uri: req.redirect_raw,
+                        code_challenge: req.code_challenge,
+                        scope: req.scope,
+                        issued: std::time::Instant::now(),
+                    });
+                    with_query(&req.redirect_uri, &[("code", &code), ("state", &req.state)])
+                }
+                _ => with_query(
+                    &req.redirect_uri,
+                    &[
+                        ("error", "access_denied"),
+                        ("error_description", "end-user denied authorization"),
+                        ("state", &req.state),
+                    ],
+                ),
+            };
+            Reply {
+                status: 302,
+                body: Body::Empty,
+                headers: vec![("Location".to_string(), location)],
+            }
+        }
+    };
+    let status = reply.status;
+    log(
+        &inner,
+        &Method::POST,
+        "/services/oauth2/authorize",
         Trace::default(),
         status,
     );
@@ -273,13 +520,7 @@ async fn identity(
     let token = bearer(&headers)
         .or_else(|| query_param(uri.query(), "oauth_token"))
         .unwrap_or_default();
-    let valid = inner
-        .switches
-        .shared
-        .tokens
-        .lock()
-        .expect("token lock")
-        .access_valid(&token);
+    let valid = inner.tokens().access_valid(&token);
     let path = uri.path().to_string();
     let reply = if !valid {
         Reply {
@@ -288,7 +529,7 @@ async fn identity(
             headers: Vec::new(),
         }
     } else {
-        let user = (org_id == SANDBOX_ORG_ID)
+        let user = (org_id == inner.org.org_id)
             .then(|| {
                 inner
                     .store
@@ -314,16 +555,11 @@ async fn identity(
                         .to_string()
                 };
                 let base = inner.url.as_str();
+                let org = inner.org.org_id.as_str();
                 let v = "{version}";
                 let urls = Json::obj()
-                    .with(
-                        "enterprise",
-                        format!("{base}/services/Soap/c/{v}/{SANDBOX_ORG_ID}"),
-                    )
-                    .with(
-                        "partner",
-                        format!("{base}/services/Soap/u/{v}/{SANDBOX_ORG_ID}"),
-                    )
+                    .with("enterprise", format!("{base}/services/Soap/c/{v}/{org}"))
+                    .with("partner", format!("{base}/services/Soap/u/{v}/{org}"))
                     .with("rest", format!("{base}/services/data/v{v}/"))
                     .with("sobjects", format!("{base}/services/data/v{v}/sobjects/"))
                     .with("search", format!("{base}/services/data/v{v}/search/"))
@@ -332,10 +568,10 @@ async fn identity(
                 Reply::json(
                     200,
                     Json::obj()
-                        .with("id", format!("{base}/id/{SANDBOX_ORG_ID}/{user_id}"))
+                        .with("id", format!("{base}/id/{org}/{user_id}"))
                         .with("asserted_user", true)
                         .with("user_id", user_id.as_str())
-                        .with("organization_id", SANDBOX_ORG_ID)
+                        .with("organization_id", org)
                         .with("username", f("Username"))
                         .with("nick_name", f("Alias"))
                         .with("display_name", f("Name"))
@@ -362,18 +598,14 @@ async fn identity(
     reply.into_response()
 }
 
-/// `POST /services/oauth2/revoke` with `token=`: revokes that token's family (always 200).
+/// `POST /services/oauth2/revoke` with `token=` (a refresh or access token): revokes that
+/// token's connection, its refresh and access tokens (always 200, as a client cannot act on a
+/// failed revoke anyway); the org's other connections keep working.
 async fn revoke(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
     tokio::time::sleep(inner.switches.latency()).await;
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    if form.contains_key("token") {
-        inner
-            .switches
-            .shared
-            .tokens
-            .lock()
-            .expect("token lock")
-            .revoke_all();
+    if let Some(token) = form.get("token") {
+        inner.tokens().revoke(token);
     }
     log(
         &inner,
@@ -523,18 +755,6 @@ fn fnv(text: &str) -> u32 {
         h = h.wrapping_mul(0x0100_0193);
     }
     h
-}
-
-/// The sandbox's own HTML escaper, on purpose: the app has one
-/// (`sf_inbox::intercom::html_escape`), but this crate must not depend on
-/// the app it stands in for (the app depends on it, behind its `sandbox`
-/// feature), so the few lines are kept here rather than shared.
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 impl Inner {

@@ -26,6 +26,8 @@ pub struct Store {
     rows: HashMap<String, Vec<Row>>,
     next_case_number: u64,
     id_counter: u64,
+    /// Owner of the records the API creates: the org's API user.
+    api_user: String,
 }
 
 /// Current time in Salesforce's date-time format.
@@ -69,12 +71,19 @@ fn is_string_type(t: &str) -> bool {
 }
 
 impl Store {
-    /// Loads the schema from `describe/` and the rows from `org/`.
+    /// Loads the schema from `describe/` and the rows from `org/` (org A, owned by
+    /// [`INTEGRATION_USER_ID`]).
     pub fn load(fixtures_dir: &Path) -> std::io::Result<Store> {
+        Store::load_seeded(fixtures_dir, Path::new("org"), INTEGRATION_USER_ID)
+    }
+
+    /// Loads the schema from `describe/` and the rows from `seed` (relative to `fixtures_dir`);
+    /// records created through the API are owned by `api_user`.
+    pub fn load_seeded(fixtures_dir: &Path, seed: &Path, api_user: &str) -> std::io::Result<Store> {
         let schema = Schema::load(fixtures_dir)?;
         let mut rows: HashMap<String, Vec<Row>> = HashMap::new();
         for obj in &schema.objects {
-            let path = fixtures_dir.join("org").join(format!("{}.json", obj.name));
+            let path = fixtures_dir.join(seed).join(format!("{}.json", obj.name));
             let list = match std::fs::read_to_string(&path) {
                 Ok(text) => serde_json::from_str::<Vec<Row>>(&text).map_err(|e| {
                     std::io::Error::new(
@@ -105,6 +114,7 @@ impl Store {
             rows,
             next_case_number,
             id_counter: 0,
+            api_user: api_user.to_string(),
         })
     }
 
@@ -343,7 +353,7 @@ impl Store {
             }
         }
         if schema.field("OwnerId").is_some() {
-            row.insert("OwnerId".into(), INTEGRATION_USER_ID.into());
+            row.insert("OwnerId".into(), Value::String(self.api_user.clone()));
         }
         for f in &schema.fields {
             if let Some(v) = f
