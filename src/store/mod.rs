@@ -70,6 +70,11 @@ pub enum StoreError {
     /// message names the variable and the key id, never a key).
     #[error(transparent)]
     Sealed(#[from] SealError),
+    #[error(
+        "ENCRYPTION_KEY is required with a PostgreSQL DATABASE_URL: every replica seals tokens \
+         with it (32 random bytes in base64, e.g. `openssl rand -base64 32`)"
+    )]
+    KeyRequired,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -370,6 +375,16 @@ impl Store {
         if db != Database::Memory {
             store.import_from = Some(Arc::new(config.data_dir.clone()));
         }
+        store.sealer = match (&config.encryption_key, &db) {
+            (Some(keys), _) => Sealer::from_env_value(keys.expose())?,
+            // Nothing outlives the process: any key will do.
+            (None, Database::Memory) => process_sealer(),
+            // Every replica must seal with one key, and none may invent it.
+            (None, Database::Postgres(_)) => return Err(StoreError::KeyRequired),
+            // One process on one file: a key file beside the database, so a
+            // copy of the database alone holds no readable token.
+            (None, Database::File(path)) => key_file_sealer(path)?,
+        };
         Ok(store)
     }
 
@@ -756,6 +771,42 @@ impl Store {
 }
 
 /// The key a store seals with when it was given none
+/// The sealer of a SQLite file without `ENCRYPTION_KEY`: the key in
+/// `<database>.key` (mode 0600), made on first start.
+fn key_file_sealer(db: &Path) -> Result<Sealer, StoreError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".key");
+    let path = PathBuf::from(name);
+    let failed = |e: std::io::Error| StoreError::Dir {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return Ok(Sealer::from_env_value(text.trim())?),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+        Err(_) => {}
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let value = seal::new_key_value();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(value.as_bytes()))
+        .map_err(failed)?;
+    tracing::warn!(
+        key_file = %path.display(),
+        "ENCRYPTION_KEY is unset: tokens are sealed with a key generated into this file; \
+         set ENCRYPTION_KEY (kept apart from the database) in production"
+    );
+    Ok(Sealer::from_env_value(&value)?)
+}
+
 /// ([`Store::with_sealer`]): one per process.
 fn process_sealer() -> Sealer {
     static SEALER: std::sync::OnceLock<Sealer> = std::sync::OnceLock::new();

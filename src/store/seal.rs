@@ -122,12 +122,7 @@ impl Sealer {
     /// A random key of this process only (sandbox mode, tests): what it
     /// sealed does not open after a restart.
     pub fn generate() -> Sealer {
-        let mut key = [0u8; KEY_LEN];
-        getrandom::fill(&mut key).expect("the OS random source works");
-        let cipher = Aes256Gcm::new_from_slice(&key).expect("32 bytes");
-        Sealer {
-            keys: vec![(default_kid(&key), cipher)].into(),
-        }
+        Sealer::from_env_value(&new_key_value()).expect("a fresh key parses")
     }
 
     /// The id of the key that seals.
@@ -208,6 +203,13 @@ impl Sealer {
             None => true,
         }
     }
+}
+
+/// A fresh key as `ENCRYPTION_KEY` spells it: 32 random bytes, base64.
+pub fn new_key_value() -> String {
+    let mut key = [0u8; KEY_LEN];
+    getrandom::fill(&mut key).expect("the OS random source works");
+    BASE64.encode(key)
 }
 
 /// Whether a stored value is in the sealed format.
