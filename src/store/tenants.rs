@@ -350,9 +350,12 @@ impl Store {
         raws.into_iter().map(|r| self.open_workspace(r)).collect()
     }
 
-    /// Deletes every row of this workspace in every table (queue, maps, ledger, settings, sync errors,
-    /// cases, action tokens, usage, sessions, states, connection, the workspace row),
-    /// in one transaction (registry-wide: `id`, not [`Store::workspace`]).
+    /// Deletes every row of this workspace in every table (queue, maps,
+    /// ledger, settings, sync errors, cases, action tokens, usage, sessions,
+    /// states, connection, the workspace row), in one transaction
+    /// (registry-wide: `id`, not [`Store::workspace`]). The caller stops
+    /// the workspace's token manager first: a refresh started afterwards
+    /// would leave an empty connection row behind.
     pub async fn delete_workspace(&self, id: &str) -> Result<(), StoreError> {
         self.ready().await?;
         let id = id.to_string();
@@ -710,7 +713,8 @@ impl Store {
         }
     }
 
-    /// Single use: deletes and returns it (atomically, so two replicas cannot both take it); expired → None.
+    /// Single use: deletes and returns it (atomically, so two replicas
+    /// cannot both take it); expired → None.
     pub async fn take_oauth_state(&self, state: &str) -> Result<Option<OAuthState>, StoreError> {
         self.ready().await?;
         let hash = token_hash(state);

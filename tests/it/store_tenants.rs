@@ -633,3 +633,26 @@ async fn another_key_does_not_open_the_store_and_a_rotation_reseals() {
         assert!(matches!(err, StoreError::Sealed(_)), "{name}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn the_token_file_of_the_release_before_the_store_is_imported_sealed() {
+    let (dir, db) = temp_db("legacy-sealed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(sf_inbox::store::legacy::TOKEN_FILE),
+        r#"{"refresh_token":"5Aep-LEGACY-REFRESH","seeded_from":null}"#,
+    )
+    .unwrap();
+    let s = open(&db, "ws-a")
+        .with_sealer(sealer(&format!("ka:{}", key(1))))
+        .with_import_from(&dir);
+    assert_eq!(
+        s.connection().await.unwrap().unwrap().refresh_token,
+        Some(Secret::new("5Aep-LEGACY-REFRESH"))
+    );
+    let stored = raw_one(&db, "SELECT refresh_token FROM sf_connections")
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1:ka:"), "{stored}");
+    std::fs::remove_dir_all(&dir).ok();
+}
