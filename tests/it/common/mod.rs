@@ -2,6 +2,7 @@
 //! random loopback port, talking real HTTP.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod logs;
 pub mod preview;
 
@@ -14,12 +15,13 @@ use serde_json::{json, Value};
 use sf_inbox::app::{self, App};
 use sf_inbox::canvas::signature::{sign_body, sign_hub};
 use sf_inbox::canvas::CanvasRequestBuilder;
-use sf_inbox::config::Config;
+use sf_inbox::config::{Config, LoginChoice};
 use sf_inbox::intercom::IntercomClient;
 use sf_inbox::sidebar::Sidebar;
 use sf_inbox::store::Store;
 use sf_inbox::tasks::worker::Fault;
-use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
+use sf_inbox::workspaces::Registry;
+use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_CLIENT_ID, SANDBOX_INTERCOM_TOKEN};
 use sf_sandbox::FakeOrg;
 
 pub const SECRET: &str = "test-intercom-secret";
@@ -48,6 +50,10 @@ pub struct TestApp {
     pub worker: Option<tokio::task::JoinHandle<()>>,
     /// Wakes the worker (after moving the queue's clock, say).
     pub wake: Option<Arc<tokio::sync::Notify>>,
+    /// Every workspace's tenant.
+    pub registry: Arc<Registry>,
+    /// With `install()`: the second sandbox org, the Connect page's default.
+    pub org_b: Option<FakeOrg>,
 }
 
 /// Settings pointing at `org`, plus overrides (an empty value removes a
@@ -95,6 +101,7 @@ pub struct TestAppBuilder {
     tokens: Option<Store>,
     job_lease: Option<std::time::Duration>,
     fault: Option<Fault>,
+    install: bool,
 }
 
 impl TestApp {
@@ -172,6 +179,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// The install routes on (`INTERCOM_CLIENT_ID` and the sandbox
+    /// Intercom's OAuth), with a second sandbox org to connect to (the
+    /// Connect page's default; `?login=org-a` picks the first).
+    pub fn install(mut self) -> Self {
+        self.install = true;
+        self
+    }
+
     /// A fault point in the task worker (crash tests).
     pub fn fault(mut self, fault: Fault) -> Self {
         self.fault = Some(fault);
@@ -200,8 +215,45 @@ impl TestAppBuilder {
             ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
             ("INTERCOM_API_URL", &intercom_url),
         ];
+        let (oauth_url, token_url) = (
+            format!("{intercom_url}/oauth"),
+            format!("{intercom_url}/auth/eagle/token"),
+        );
+        if self.install {
+            all.extend([
+                ("INTERCOM_CLIENT_ID", SANDBOX_INTERCOM_CLIENT_ID),
+                ("INTERCOM_OAUTH_URL", oauth_url.as_str()),
+                ("INTERCOM_TOKEN_URL", token_url.as_str()),
+            ]);
+        }
         all.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let config = config_for(&org, &all);
+        let mut config = config_for(&org, &all);
+        let org_b = match self.install {
+            true => Some(
+                FakeOrg::start_with(
+                    "127.0.0.1:0".parse().unwrap(),
+                    &fixtures(),
+                    sf_sandbox::OrgOptions::second(),
+                )
+                .await
+                .expect("org B starts"),
+            ),
+            false => None,
+        };
+        if let Some(b) = &org_b {
+            config.connect_logins = vec![
+                LoginChoice {
+                    key: "org-b".into(),
+                    label: "Sandbox org B".into(),
+                    url: b.url().parse().unwrap(),
+                },
+                LoginChoice {
+                    key: "org-a".into(),
+                    label: "Sandbox org A".into(),
+                    url: org.url().parse().unwrap(),
+                },
+            ];
+        }
         let tokens = self.tokens.unwrap_or_else(Store::memory);
         let App {
             router,
@@ -209,6 +261,7 @@ impl TestAppBuilder {
             intercom: intercom_client,
             task_queue,
             worker,
+            registry,
             ..
         } = app::build_with(
             &config,
@@ -222,6 +275,7 @@ impl TestAppBuilder {
         .expect("app builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
+        registry.set_public_base(&format!("http://{addr}"));
         let router = sf_inbox::edge::traced(router);
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -237,6 +291,8 @@ impl TestAppBuilder {
             wake: task_queue.as_ref().map(|(_, w)| w.clone()),
             queue: task_queue.map(|(s, _)| s),
             worker,
+            registry,
+            org_b,
         }
     }
 }
