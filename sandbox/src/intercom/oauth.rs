@@ -95,10 +95,9 @@ struct PendingCode {
     issued: Instant,
 }
 
-/// Tokens (the sandbox one first) and pending codes.
+/// Installs (the sandbox token's first) and pending codes.
 pub(super) struct Installs {
-    by_token: HashMap<String, Install>,
-    order: Vec<String>,
+    installs: Vec<Install>,
     codes: HashMap<String, PendingCode>,
 }
 
@@ -113,30 +112,19 @@ impl Installs {
             admin,
             created_at: chrono::Utc::now().timestamp(),
         };
-        let mut installs = Installs {
-            by_token: HashMap::new(),
-            order: Vec::new(),
+        Installs {
+            installs: vec![sandbox],
             codes: HashMap::new(),
-        };
-        installs.add(sandbox);
-        installs
-    }
-
-    fn add(&mut self, install: Install) {
-        self.order.push(install.token.clone());
-        self.by_token.insert(install.token.clone(), install);
+        }
     }
 
     pub fn by_token(&self, token: &str) -> Option<&Install> {
-        self.by_token.get(token)
+        self.installs.iter().find(|i| i.token == token)
     }
 
     /// Every install, oldest first.
-    pub fn all(&self) -> Vec<Install> {
-        self.order
-            .iter()
-            .filter_map(|t| self.by_token.get(t).cloned())
-            .collect()
+    pub fn all(&self) -> &[Install] {
+        &self.installs
     }
 
     /// `sandbox-N` for the smallest N ≥ 2 not installed yet: what the form offers.
@@ -144,7 +132,7 @@ impl Installs {
         (2..)
             .find(|n| {
                 let id = format!("sandbox-{n}");
-                !self.by_token.values().any(|i| i.workspace_id == id)
+                !self.installs.iter().any(|i| i.workspace_id == id)
             })
             .expect("an unused number")
     }
@@ -361,7 +349,7 @@ pub(super) async fn token(
         );
     };
     let token = pending.install.token.clone();
-    installs.add(pending.install);
+    installs.installs.push(pending.install);
     Json(json!({"token": token, "access_token": token, "token_type": "Bearer"})).into_response()
 }
 
