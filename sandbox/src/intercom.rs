@@ -156,7 +156,7 @@ impl FakeIntercom {
 
     /// Every install, oldest first: the sandbox token's, then each token exchanged.
     pub fn installs(&self) -> Vec<Install> {
-        self.inner.installs.lock().unwrap().all()
+        self.inner.installs.lock().unwrap().all().to_vec()
     }
 
     /// Data connectors created so far, every workspace's, oldest first.
