@@ -127,7 +127,9 @@ impl Tenant {
 
     /// The workspace's Intercom region (`us`, `eu`, `au`), when installed.
     pub fn region(&self) -> Option<&str> {
-        self.installed.as_ref().and_then(|i| i.row.region.as_deref())
+        self.installed
+            .as_ref()
+            .and_then(|i| i.row.region.as_deref())
     }
 }
 
@@ -269,7 +271,10 @@ impl Registry {
 
     /// The tenant a signed-in admin of `workspace_id` manages: the
     /// installed one, or the environment's when it is that workspace's.
-    pub async fn for_admin(&self, workspace_id: &str) -> Result<Option<Arc<Tenant>>, RegistryError> {
+    pub async fn for_admin(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<Arc<Tenant>>, RegistryError> {
         if self.env_serves_only(workspace_id) {
             return Ok(self.env.clone());
         }
@@ -287,7 +292,10 @@ impl Registry {
 
     /// The installed workspace's tenant, loaded (and its worker started)
     /// on first use; `None` when the workspace has not installed the app.
-    pub async fn installed(&self, workspace_id: &str) -> Result<Option<Arc<Tenant>>, RegistryError> {
+    pub async fn installed(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<Arc<Tenant>>, RegistryError> {
         let Some(factory) = &self.factory else {
             return Ok(None);
         };
@@ -320,22 +328,14 @@ impl Registry {
                 }
             }
         }
-        let tenant = Arc::new(
-            factory
-                .installed(Installed { row, connection })
-                .await?,
+        let tenant = Arc::new(factory.installed(Installed { row, connection }).await?);
+        let old = self.kept.write().unwrap_or_else(|p| p.into_inner()).insert(
+            workspace_id.to_string(),
+            Kept {
+                tenant: tenant.clone(),
+                checked: Instant::now(),
+            },
         );
-        let old = self
-            .kept
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                workspace_id.to_string(),
-                Kept {
-                    tenant: tenant.clone(),
-                    checked: Instant::now(),
-                },
-            );
         drop(old);
         Ok(Some(tenant))
     }
@@ -432,14 +432,14 @@ impl Registry {
     async fn canvas_tenant(&self, req: &CanvasRequest) -> Result<Arc<Tenant>, Answer> {
         let workspace = req.workspace_id.as_deref().unwrap_or_default();
         match self.serving(workspace).await {
-            Ok(Serving::Tenant(t)) if t.needs_connection() => Err(
-                crate::panels::install::not_connected_canvas(&format!(
+            Ok(Serving::Tenant(t)) if t.needs_connection() => {
+                Err(crate::panels::install::not_connected_canvas(&format!(
                     "{}/connect/salesforce?workspace={}",
                     self.public_base(),
                     urlencoding(workspace)
                 ))
-                .into(),
-            ),
+                .into())
+            }
             Ok(Serving::Tenant(t)) => Ok(t),
             Ok(Serving::NotInstalled) => Err(crate::panels::install::not_installed_canvas(
                 &format!("{}/install", self.public_base()),

@@ -105,8 +105,7 @@ impl Install {
     /// The browser's nonce (kept when it has one, so two tabs can each run
     /// a flow) and the cookie to set.
     fn browser(&self, headers: &HeaderMap) -> (String, axum::http::HeaderValue) {
-        let nonce =
-            session::cookie(headers, OAUTH_COOKIE).unwrap_or_else(session::random_token);
+        let nonce = session::cookie(headers, OAUTH_COOKIE).unwrap_or_else(session::random_token);
         let cookie = session::set_cookie(OAUTH_COOKIE, &nonce, STATE_TTL, self.secure());
         (nonce, cookie)
     }
@@ -230,7 +229,10 @@ fn redirect_with(to: &str, cookie: axum::http::HeaderValue) -> Response {
 }
 
 /// `GET /install`: to Intercom's authorize page.
-async fn start_install(State(InstallState(install)): State<InstallState>, headers: HeaderMap) -> Response {
+async fn start_install(
+    State(InstallState(install)): State<InstallState>,
+    headers: HeaderMap,
+) -> Response {
     let (nonce, cookie) = install.browser(&headers);
     let state = session::random_token();
     let stored = OAuthState {
@@ -360,7 +362,11 @@ async fn intercom_callback(
         .ok()
         .flatten()
         .is_some();
-    let next = if connected { "/admin" } else { "/connect/salesforce" };
+    let next = if connected {
+        "/admin"
+    } else {
+        "/connect/salesforce"
+    };
     redirect_with(next, cookie)
 }
 
@@ -479,7 +485,8 @@ async fn salesforce_callback(
         Err(r) => return r,
     };
     let workspace = state.workspace_id.clone().unwrap_or_default();
-    if workspace != admin.workspace_id() || state.admin_id.as_deref() != Some(&admin.session.admin_id)
+    if workspace != admin.workspace_id()
+        || state.admin_id.as_deref() != Some(&admin.session.admin_id)
     {
         return other_workspace(&admin, Some(&workspace)).unwrap_or_else(|| {
             refused(

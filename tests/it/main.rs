@@ -34,3 +34,4 @@ mod task_round_trips;
 mod tasks;
 mod upgrade;
 mod webhook_workspace;
+mod workspaces;

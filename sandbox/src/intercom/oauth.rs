@@ -99,6 +99,9 @@ struct PendingCode {
 pub(super) struct Installs {
     installs: Vec<Install>,
     codes: HashMap<String, PendingCode>,
+    /// The app's client secret the token endpoint accepts (the app's
+    /// `INTERCOM_CLIENT_SECRET`; [`SANDBOX_INTERCOM_CLIENT_SECRET`] unless set).
+    pub client_secret: String,
 }
 
 impl Installs {
@@ -115,7 +118,13 @@ impl Installs {
         Installs {
             installs: vec![sandbox],
             codes: HashMap::new(),
+            client_secret: SANDBOX_INTERCOM_CLIENT_SECRET.to_string(),
         }
+    }
+
+    /// The workspace removed the app: its tokens stop working (401).
+    pub fn uninstall(&mut self, workspace_id: &str) {
+        self.installs.retain(|i| i.workspace_id != workspace_id);
     }
 
     pub fn by_token(&self, token: &str) -> Option<&Install> {
@@ -337,7 +346,7 @@ pub(super) async fn token(
     let form = token_fields(&headers, &body);
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     if field("client_id") != SANDBOX_INTERCOM_CLIENT_ID
-        || field("client_secret") != SANDBOX_INTERCOM_CLIENT_SECRET
+        || field("client_secret") != inner.installs.lock().unwrap().client_secret
     {
         return error(
             StatusCode::UNAUTHORIZED,

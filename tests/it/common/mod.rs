@@ -211,6 +211,8 @@ impl TestAppBuilder {
                 .expect("fake Intercom starts"),
         };
         let intercom_url = intercom.url();
+        // One client secret for OAuth and signatures, as Intercom has.
+        intercom.set_client_secret(SECRET);
         let mut all: Vec<(&str, &str)> = vec![
             ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
             ("INTERCOM_API_URL", &intercom_url),
