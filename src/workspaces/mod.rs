@@ -391,9 +391,8 @@ impl Registry {
                 return Some(env.clone());
             }
         }
-        if self.factory.is_none() {
-            return None;
-        }
+        // Without install routes no other workspace has a token.
+        self.factory.as_ref()?;
         let ws = match self.store.workspace_for_action_token(presented).await {
             Ok(Some(ws)) => ws,
             Ok(None) => return None,

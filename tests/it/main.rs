@@ -14,6 +14,7 @@ mod form_writes;
 mod forms_http;
 mod golden_canvases;
 mod http_server;
+mod install_browser;
 mod intercom_client;
 mod multi_currency;
 mod panels_http;
