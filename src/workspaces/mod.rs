@@ -356,10 +356,16 @@ impl Registry {
         drop(old);
     }
 
-    /// Forgets the kept tenant so the next request loads it again (after a
-    /// connect, reconnect, disconnect or uninstall here).
-    pub fn reload(&self, workspace_id: &str) {
+    /// Rebuilds the workspace's tenant from the store after a connect,
+    /// reconnect, disconnect or uninstall here: the old one (its token
+    /// manager and worker) stops, and a still installed workspace's new
+    /// one starts its worker at once (parked work runs after a connect
+    /// without waiting for a request).
+    pub async fn reload(&self, workspace_id: &str) {
         self.drop_kept(workspace_id);
+        if let Err(e) = self.installed(workspace_id).await {
+            tracing::warn!(workspace = %workspace_id, error = %e, "workspace not reloaded");
+        }
     }
 
     /// Loads every installed workspace, so that their queued work runs

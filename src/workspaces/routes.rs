@@ -353,7 +353,7 @@ async fn intercom_callback(
             return unavailable();
         }
     };
-    install.registry.reload(&me.workspace_id);
+    install.registry.reload(&me.workspace_id).await;
     tracing::info!(workspace = %me.workspace_id, admin = %me.admin_id, "workspace installed");
     let connected = store
         .for_workspace(&me.workspace_id)
@@ -566,7 +566,7 @@ async fn salesforce_callback(
     if let (Some(token), Some(p)) = (old_token, previous.as_ref()) {
         revoke_quietly(&install.http, p.login_url.as_deref(), &token).await;
     }
-    install.registry.reload(&workspace);
+    install.registry.reload(&workspace).await;
     tracing::info!(%workspace, org = ?info.org_id, "Salesforce connected");
     page(
         StatusCode::OK,
@@ -638,7 +638,7 @@ async fn disconnect(
             return unavailable();
         }
     }
-    install.registry.reload(admin.workspace_id());
+    install.registry.reload(admin.workspace_id()).await;
     tracing::info!(workspace = %admin.workspace_id(), "Salesforce disconnected");
     Redirect::to("/admin?notice=disconnected").into_response()
 }
@@ -730,7 +730,7 @@ async fn uninstall(
         tracing::error!(error = %e, "workspace data not deleted");
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    install.registry.reload(&body.app_id);
+    install.registry.reload(&body.app_id).await;
     tracing::info!(workspace = %body.app_id, "workspace uninstalled: its data is deleted");
     Json(json!({"status": "uninstalled"})).into_response()
 }
