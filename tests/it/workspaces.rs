@@ -394,3 +394,28 @@ async fn single_workspace_mode_has_no_install_routes() {
         .await;
     assert_eq!(view(&other), "refused", "{other}");
 }
+
+#[tokio::test]
+async fn a_workspace_installed_on_one_replica_is_served_by_another() {
+    let Some(db) = crate::pg::fresh_database("install across replicas").await else {
+        return;
+    };
+    let open = || sf_inbox::store::Store::open(&db, "ws-test").unwrap();
+    let replica = || {
+        TestApp::builder()
+            .install()
+            .workspace("ws-test")
+            .tokens(open())
+            .spawn()
+    };
+    let (a, b) = (replica().await, replica().await);
+    // B has never heard of ws-b.
+    let before = b.initialize(&person_in("ws-b", "tony@stark.example")).await;
+    assert_eq!(view(&before), "not_installed");
+    let _browser = install_and_connect(&a, "ws-b").await;
+    // B reads the installation, the sealed tokens and the connection from
+    // the shared database (its kept "not installed" answer is not cached).
+    let served = b.initialize(&person_in("ws-b", "tony@stark.example")).await;
+    assert_eq!(view(&served), "summary", "{served}");
+    assert!(text(&served).contains("Tony Stark"));
+}
