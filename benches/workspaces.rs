@@ -83,6 +83,9 @@ async fn warm(label: &str, registry: &sf_inbox::workspaces::Registry, r: &Canvas
 #[tokio::main]
 async fn main() {
     let org = common::start_org().await;
+    // Every bench workspace connects with the same refresh token (a real
+    // connect mints one each): without rotation one token serves them all.
+    org.switches().set_rotation(false);
     let mut env = common::env_for(&org, "bench-secret");
     env.insert("CACHE_TTL_SECS", "3600".into());
     env.insert("INTERCOM_CLIENT_ID", "bench-client".into());
@@ -103,7 +106,11 @@ async fn main() {
     install(&store, "ws-1", &org.url()).await;
     let before = org.api_calls() + org.token_requests();
     let t = Instant::now();
-    registry.initialize(&req("ws-1", hana)).await;
+    let first = registry.initialize(&req("ws-1", hana)).await.into_bytes();
+    assert!(
+        String::from_utf8_lossy(&first).contains("Hana Okafor"),
+        "the installed workspace's panel"
+    );
     println!(
         "an installed workspace's first render (tenant from the store, token, lookup): {:?}, {} Salesforce calls (token + lookup)",
         t.elapsed(),
@@ -120,9 +127,11 @@ async fn main() {
     for i in 0..50 {
         let registry = registry.clone();
         tasks.push(tokio::spawn(async move {
-            registry
+            let answer = registry
                 .initialize(&req(&format!("ws-many-{i}"), hana))
                 .await
+                .into_bytes();
+            assert!(String::from_utf8_lossy(&answer).contains("Hana Okafor"));
         }));
     }
     for task in tasks {

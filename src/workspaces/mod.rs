@@ -213,6 +213,11 @@ impl Registry {
     /// The tenant serving `workspace_id`: the installed workspace's, else
     /// the environment's when it serves that workspace (or any).
     pub async fn serving(&self, workspace_id: &str) -> Result<Serving, RegistryError> {
+        // The environment's own workspace never asks the store (an install
+        // there only signs its admin in, so no row can shadow it).
+        if self.env_serves_only(workspace_id) {
+            return Ok(Serving::Tenant(self.env.clone().expect("env serves it")));
+        }
         if !workspace_id.is_empty() {
             if let Some(t) = self.installed(workspace_id).await? {
                 return Ok(Serving::Tenant(t));
