@@ -340,7 +340,8 @@ fn build_tenant(
         wait: config.salesforce_timeout,
     });
     let webhooks = Arc::new(
-        Webhooks::new(Some((store.clone(), wake.clone()))).with_workspace(spec.workspace_id.clone()),
+        Webhooks::new(Some((store.clone(), wake.clone())))
+            .with_workspace(spec.workspace_id.clone()),
     );
     let parts = TenantParts {
         key: spec.key,

@@ -834,6 +834,18 @@ impl Config {
             }
         };
 
+        // The OAuth redirect URIs are built on PUBLIC_URL: off loopback the
+        // bound address is not what Intercom and browsers reach.
+        if env.intercom_client_id.is_some()
+            && env.public_url.is_none()
+            && !env.bind_addr.ip().is_loopback()
+        {
+            return Err(ConfigError::Missing {
+                name: "PUBLIC_URL",
+                when: "INTERCOM_CLIENT_ID is set and BIND_ADDR is not a loopback address (the OAuth redirect URIs are built on it)",
+            });
+        }
+
         Ok(Config {
             bind_addr: env.bind_addr,
             intercom_client_secret,
@@ -1129,6 +1141,41 @@ mod tests {
                 .forms
                 .case_origin,
             None
+        );
+    }
+
+    #[test]
+    fn the_install_routes_need_a_public_url_off_loopback() {
+        let err = cfg(&[
+            ("BIND_ADDR", "0.0.0.0:8080"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+            ("INTERCOM_CLIENT_ID", "cid"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("PUBLIC_URL"), "{err}");
+        let c = cfg(&[
+            ("BIND_ADDR", "0.0.0.0:8080"),
+            ("INTERCOM_CLIENT_SECRET", "s"),
+            ("INTERCOM_CLIENT_ID", "cid"),
+            ("PUBLIC_URL", "https://sf-inbox.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.public_base("0.0.0.0:8080".parse().unwrap()),
+            "https://sf-inbox.example.com"
+        );
+        let install = c.install.clone().expect("install routes on");
+        assert_eq!(install.oauth_url.as_str(), DEFAULT_INTERCOM_OAUTH_URL);
+        assert_eq!(install.token_url.as_str(), DEFAULT_INTERCOM_TOKEN_URL);
+        // A refresh token pre-connects the environment's workspace; without
+        // one only installed workspaces are served.
+        assert!(!c.serves_env_workspace());
+        assert!(cfg(&[("PUBLIC_URL", "https://x.example/?q=1")]).is_err());
+        // Loopback: the bound address will do.
+        let c = cfg(&[("INTERCOM_CLIENT_ID", "cid")]).unwrap();
+        assert_eq!(
+            c.public_base("127.0.0.1:9000".parse().unwrap()),
+            "http://127.0.0.1:9000"
         );
     }
 

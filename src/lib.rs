@@ -72,6 +72,11 @@
 //! - [`console`]: the admin console's pages (pure templates over view
 //!   models), its settings form and the describe checks. Uses `budget`,
 //!   `settings`, `store`, `fields`, `salesforce`.
+//! - [`workspaces`]: the tenant registry (workspace id → its Salesforce
+//!   connection, Intercom client, settings and worker, loaded from the
+//!   store), admin sessions and the OAuth state binding, the install,
+//!   connect and uninstall routes. Uses the flows (a tenant is made of
+//!   them), `store`, `console` (its message page).
 //! - [`preview`]: the local inbox preview at `/` (the sidebar in a browser,
 //!   through the app's own HTTP routes). Uses `canvas`, `config`, `intercom`.
 //! - [`server`]: the HTTP server: header and body read timeouts, a

@@ -80,11 +80,14 @@ async fn main() -> ExitCode {
         }
     };
     let local = listener.local_addr().expect("bound socket has an address");
+    app.registry.set_public_base(&config.public_base(local));
+    let registry = app.registry.clone();
     let router = match preview::attach(
         app.router,
         &config,
         local,
         sandbox.as_ref().map(|s| s.org_url.clone()),
+        Some(registry),
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -96,6 +99,18 @@ async fn main() -> ExitCode {
     print_banner(&config, local, sandbox.as_ref().map(|s| s.org_url.as_str()));
     if let Some(url) = sandbox.as_ref().and_then(|s| s.intercom_url.as_deref()) {
         println!("  Intercom REST API: sandbox at {url} (notes land there)");
+    }
+    if let Some(s) = &sandbox {
+        println!(
+            "  Second sandbox org: {} (installed workspaces connect to it)",
+            s.org_b_url
+        );
+    }
+    if config.install.is_some() {
+        println!(
+            "  Install in a workspace: {}/install (Intercom OAuth, then Connect Salesforce)",
+            config.public_base(local)
+        );
     }
 
     let served = sf_inbox::server::serve(listener, router, config.server, async {
@@ -201,21 +216,29 @@ fn login_of(config: &Config) -> String {
 mod sandbox {
     use std::net::SocketAddr;
 
-    use sf_inbox::config::{Config, Database, OrgSettings, SalesforceMode, Secret};
-    use sf_sandbox::intercom::{FakeIntercom, SANDBOX_INTERCOM_TOKEN};
-    use sf_sandbox::FakeOrg;
+    use sf_inbox::config::{
+        Config, Database, InstallSettings, LoginChoice, OrgSettings, SalesforceMode, Secret,
+    };
+    use sf_sandbox::intercom::{
+        FakeIntercom, SANDBOX_INTERCOM_CLIENT_ID, SANDBOX_INTERCOM_TOKEN, SANDBOX_WORKSPACE_ID,
+    };
+    use sf_sandbox::{FakeOrg, OrgOptions};
 
     pub struct Sandbox {
         org: FakeOrg,
+        /// The second org, which installed workspaces connect to.
+        org_b: FakeOrg,
         // Kept alive as long as the server.
         _intercom: Option<FakeIntercom>,
         pub org_url: String,
+        pub org_b_url: String,
         pub intercom_url: Option<String>,
     }
 
     impl Sandbox {
         pub async fn shutdown(self) {
             self.org.shutdown().await;
+            self.org_b.shutdown().await;
         }
     }
 
@@ -237,25 +260,60 @@ mod sandbox {
             client_secret: Some(Secret::new(sf_sandbox::SANDBOX_CLIENT_SECRET)),
             refresh_token: Some(Secret::new(sf_sandbox::SANDBOX_REFRESH_TOKEN)),
         });
-        // The sandbox Intercom API answers notes, teammates and conversations.
+        // A second org, with other people, for a second workspace to
+        // connect to (the Connect page's default in the sandbox).
+        let org_b = FakeOrg::start_with(addr, &config.fixtures_dir, OrgOptions::second())
+            .await
+            .map_err(|e| format!("could not start the second sandbox org: {e}"))?;
+        config.connect_logins = vec![
+            LoginChoice {
+                key: "org-b".into(),
+                label: format!("{} (sandbox)", sf_sandbox::SANDBOX_ORG_B_NAME),
+                url: org_b.url().parse().expect("sandbox URL parses"),
+            },
+            LoginChoice {
+                key: "org-a".into(),
+                label: format!("{} (sandbox)", sf_sandbox::SANDBOX_ORG_NAME),
+                url: org.url().parse().expect("sandbox URL parses"),
+            },
+        ];
+        // The sandbox Intercom API answers notes, teammates and
+        // conversations, and installs the app in more workspaces (OAuth).
         let mut intercom = None;
         if config.intercom_access_token.is_none() && config.intercom_api_url.is_none() {
             match FakeIntercom::start(addr, &config.fixtures_dir).await {
                 Ok(fake) => {
                     config.intercom_access_token = Some(Secret::new(SANDBOX_INTERCOM_TOKEN));
                     config.intercom_api_url = Some(fake.url().parse().expect("sandbox URL parses"));
+                    fake.set_client_secret(config.intercom_client_secret.expose());
+                    if config.install.is_none() {
+                        config.install = Some(InstallSettings {
+                            client_id: SANDBOX_INTERCOM_CLIENT_ID.to_string(),
+                            oauth_url: format!("{}/oauth", fake.url()).parse().expect("URL"),
+                            token_url: format!("{}/auth/eagle/token", fake.url())
+                                .parse()
+                                .expect("URL"),
+                        });
+                    }
                     intercom = Some(fake);
                 }
                 Err(e) => eprintln!("sandbox Intercom API not started: {e}"),
             }
+        }
+        // The sandbox Intercom's own workspace is the environment's; any
+        // other installs the app.
+        if config.workspace_id.is_none() {
+            config.workspace_id = Some(SANDBOX_WORKSPACE_ID.to_string());
         }
         if config.database.is_none() {
             config.database = Some(Database::Memory);
         }
         Ok(Sandbox {
             org_url: org.url(),
+            org_b_url: org_b.url(),
             intercom_url: intercom.as_ref().map(FakeIntercom::url),
             org,
+            org_b,
             _intercom: intercom,
         })
     }
@@ -268,6 +326,7 @@ mod sandbox {
 
     pub struct Sandbox {
         pub org_url: String,
+        pub org_b_url: String,
         pub intercom_url: Option<String>,
     }
 

@@ -155,8 +155,20 @@ impl FakeIntercom {
     }
 
     /// Every install, oldest first: the sandbox token's, then each token exchanged.
+    /// The client secret the token endpoint accepts from now on (the app
+    /// under test's `INTERCOM_CLIENT_SECRET`).
+    pub fn set_client_secret(&self, secret: &str) {
+        self.inner.installs.lock().unwrap().client_secret = secret.to_string();
+    }
+
+    /// The workspace removes the app, as in Intercom's settings: every
+    /// token of it stops working (401), as Intercom's do.
+    pub fn uninstall(&self, workspace_id: &str) {
+        self.inner.installs.lock().unwrap().uninstall(workspace_id);
+    }
+
     pub fn installs(&self) -> Vec<Install> {
-        self.inner.installs.lock().unwrap().all()
+        self.inner.installs.lock().unwrap().all().to_vec()
     }
 
     /// Data connectors created so far, every workspace's, oldest first.

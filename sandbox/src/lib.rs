@@ -296,7 +296,8 @@ impl Switches {
         self.update(|s| s.page_size = n.max(1));
     }
 
-    /// All switches back to defaults, and `SANDBOX_REFRESH_TOKEN` usable again (a new token
+    /// All switches back to defaults, and the org's pre-issued refresh token
+    /// ([`OrgOptions::refresh_token`]) usable again (a new token
     /// family; tokens already issued keep their state). Data is not reseeded.
     pub fn reset(&self) {
         self.update(|s| *s = SwitchState::default());

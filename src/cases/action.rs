@@ -140,6 +140,7 @@ async fn handle(action: &CaseAction, body: axum::body::Bytes) -> Response {
         attributes: attributes.clone(),
         create: true,
         update_existing: true,
+        job_id: None,
     };
     let outcome = tokio::time::timeout(
         action.wait,

@@ -161,6 +161,9 @@ pub struct CaseRequest {
     /// Write to a Case the conversation already has (a close, the action);
     /// a repeated start trigger leaves it as it is.
     pub update_existing: bool,
+    /// The queue job this write is (its retries add a close's transcript
+    /// comment once); `None`: the Workflow action's own try.
+    pub job_id: Option<String>,
 }
 
 /// How a case write came out.
@@ -384,7 +387,15 @@ impl Cases {
         };
         if req.closing && auto.transcript == Transcript::Comment {
             let body = values::with_link(&rules::transcript(&msgs, 3_900), &link, 4_000);
-            self.service.comment(&case_id, &body).await?;
+            match &req.job_id {
+                Some(job) => {
+                    let key = LedgerKey::new(ws.as_str(), format!("case-comment:{job}"));
+                    self.service.comment_once(&key, &case_id, &body).await?;
+                }
+                None => {
+                    self.service.comment(&case_id, &body).await?;
+                }
+            }
         }
         let summary = self.service.summary(&case_id).await.ok().flatten();
         let (number, case_status, owner) = match summary {
@@ -582,5 +593,6 @@ pub fn request_for(
         attributes,
         create: !closing || topic == TOPIC_ACTION,
         update_existing: closing || topic == TOPIC_ACTION,
+        job_id: None,
     }
 }

@@ -6,6 +6,7 @@
 //! Intercom). The API version is pinned so a change on Intercom's side
 //! cannot silently change the shapes parsed here.
 
+pub mod data_connectors;
 pub mod oauth;
 
 use std::time::Duration;
@@ -227,6 +228,20 @@ impl IntercomClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<T, IntercomError> {
+        self.call_at(INTERCOM_VERSION, region, method, path, body)
+            .await
+    }
+
+    /// [`Self::call`] at another API version (endpoints newer than the
+    /// pinned one, such as data connectors in 2.16).
+    async fn call_at<T: DeserializeOwned>(
+        &self,
+        version: &str,
+        region: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, IntercomError> {
         let token = self.token.as_ref().ok_or(IntercomError::NotConfigured)?;
         let url = self
             .base_url(region)
@@ -237,7 +252,7 @@ impl IntercomClient {
             .request(method, url)
             .bearer_auth(token.expose())
             .header("Accept", "application/json")
-            .header("Intercom-Version", INTERCOM_VERSION)
+            .header("Intercom-Version", version)
             .timeout(Duration::from_secs(10));
         if let Some(b) = body {
             req = req.json(b);

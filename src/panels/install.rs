@@ -46,8 +46,10 @@ mod tests {
         let s = c.to_string();
         assert!(s.contains("https://app.example/install"), "{s}");
         assert!(s.contains("\"not_installed\""), "{s}");
-        let c = serde_json::to_value(not_connected_canvas("https://app.example/connect/salesforce"))
-            .unwrap();
+        let c = serde_json::to_value(not_connected_canvas(
+            "https://app.example/connect/salesforce",
+        ))
+        .unwrap();
         let s = c.to_string();
         assert!(s.contains("https://app.example/connect/salesforce"), "{s}");
         assert!(s.contains("\"not_connected\""), "{s}");

@@ -125,6 +125,9 @@ pub struct Preview {
     pub workspace_id: String,
     pub conversations: Vec<SampleConversation>,
     pub http: reqwest::Client,
+    /// The installed workspaces the page can send requests from (`None`:
+    /// the configured one only), and whether `/install` is there.
+    pub registry: Option<Arc<crate::workspaces::Registry>>,
 }
 
 type Shared = Arc<Preview>;
@@ -137,6 +140,7 @@ pub fn attach(
     config: &Config,
     local: SocketAddr,
     sandbox_url: Option<String>,
+    registry: Option<Arc<crate::workspaces::Registry>>,
 ) -> Result<Router, PreviewError> {
     if !config.preview {
         return Ok(router);
@@ -154,6 +158,7 @@ pub fn attach(
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("a plain HTTP client builds"),
+        registry,
     };
     Ok(router.merge(self::router(preview)))
 }
@@ -435,21 +440,56 @@ async fn script() -> Response {
 }
 
 async fn conversations(State(p): State<Shared>) -> Response {
+    let mut workspaces = vec![json!({"id": p.workspace_id, "name": null})];
+    let mut install = false;
+    if let Some(r) = p.registry.as_ref().filter(|r| r.installs()) {
+        install = true;
+        match r.store().installed_workspaces().await {
+            Ok(rows) => workspaces.extend(
+                rows.into_iter()
+                    .filter(|w| w.workspace_id != p.workspace_id)
+                    .map(|w| json!({"id": w.workspace_id, "name": w.name})),
+            ),
+            Err(e) => tracing::warn!(error = %e, "installed workspaces unreadable"),
+        }
+    }
     Json(json!({
         "conversations": p.conversations,
         "sandbox": p.sandbox_url.is_some(),
+        "workspaces": workspaces,
+        "install": install,
     }))
     .into_response()
+}
+
+/// The workspace a preview request comes from: the page's choice when it
+/// looks like an Intercom workspace id, else the configured one.
+fn workspace_for<'a>(p: &'a Preview, asked: Option<&'a str>) -> &'a str {
+    match asked {
+        Some(w)
+            if !w.is_empty()
+                && w.len() <= 64
+                && w.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            w
+        }
+        _ => &p.workspace_id,
+    }
 }
 
 #[derive(Deserialize)]
 struct InitializeAsk {
     conversation: String,
+    #[serde(default)]
+    workspace_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct SubmitAsk {
     conversation: String,
+    #[serde(default)]
+    workspace_id: Option<String>,
     component_id: String,
     #[serde(default)]
     current_canvas: Value,
@@ -468,7 +508,7 @@ async fn initialize(
     let Some(conv) = p.conversation(&ask.conversation) else {
         return unknown_conversation();
     };
-    let body = initialize_body(conv, &p.workspace_id);
+    let body = initialize_body(conv, workspace_for(&p, ask.workspace_id.as_deref()));
     p.forward("/canvas/initialize", body).await
 }
 
@@ -485,7 +525,7 @@ async fn submit(
     };
     let body = submit_body(
         conv,
-        &p.workspace_id,
+        workspace_for(&p, ask.workspace_id.as_deref()),
         &ask.component_id,
         ask.current_canvas,
         ask.input_values,

@@ -16,6 +16,7 @@
     fields: [], // {id, value()} of every input on the canvas
     exchanges: 0,
     busy: false,
+    workspace: null, // the Intercom workspace the requests come from
   };
 
   // ---- small DOM helpers ----
@@ -512,6 +513,7 @@
       if (v !== null && v !== undefined) inputValues[f.id] = v;
     }
     exchange("/preview/api/submit", {
+      workspace_id: state.workspace,
       conversation: state.current.id,
       component_id: componentId,
       current_canvas: state.canvas,
@@ -595,7 +597,7 @@
       history.replaceState(null, "", "#conversation=" + id);
     }
     showPerson(conv);
-    return exchange("/preview/api/initialize", { conversation: id });
+    return exchange("/preview/api/initialize", { conversation: id, workspace_id: state.workspace });
   }
 
   // ---- developer panels ----
@@ -676,6 +678,24 @@
     const resp = await fetch("/preview/api/conversations");
     const data = await resp.json();
     state.conversations = data.conversations || [];
+    // The environment's workspace first, then every installed one; a
+    // change redraws the open conversation as that workspace sees it.
+    const select = $("workspace");
+    for (const w of data.workspaces || []) {
+      const o = el("option", null, w.name ? w.id + " · " + w.name : w.id);
+      o.value = w.id;
+      select.appendChild(o);
+    }
+    state.workspace = select.value || null;
+    select.addEventListener("change", () => {
+      state.workspace = select.value;
+      if (state.current) {
+        const id = state.current.id;
+        state.current = null;
+        openConversation(id);
+      }
+    });
+    $("install-link").hidden = !data.install;
     if (data.sandbox) {
       $("sandbox-controls").hidden = false;
       loadSandboxState();

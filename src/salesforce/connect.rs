@@ -71,7 +71,8 @@ pub fn login_host(raw: &str) -> Result<Url, ConnectError> {
     let mut url = Url::parse(raw.trim()).map_err(|_| bad())?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     // https only, except the sandbox org on loopback.
-    if url.host_str().is_none() || !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
+    if url.host_str().is_none()
+        || !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
     {
         return Err(bad());
     }
@@ -257,7 +258,10 @@ mod tests {
             a.url.query_pairs().into_owned().collect();
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["client_id"], "cid");
-        assert_eq!(q["redirect_uri"], "https://app.example/oauth/salesforce/callback");
+        assert_eq!(
+            q["redirect_uri"],
+            "https://app.example/oauth/salesforce/callback"
+        );
         assert_eq!(q["scope"], "api refresh_token");
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["state"], a.state);
@@ -287,7 +291,9 @@ mod tests {
     #[test]
     fn login_hosts_are_https_bases_except_on_loopback() {
         assert_eq!(
-            login_host("https://acme.my.salesforce.com/some/path?x=1").unwrap().as_str(),
+            login_host("https://acme.my.salesforce.com/some/path?x=1")
+                .unwrap()
+                .as_str(),
             "https://acme.my.salesforce.com/"
         );
         assert!(login_host("http://evil.example").is_err());

@@ -17,6 +17,10 @@ use crate::salesforce::soql::{select, Cond, Dir, Literal};
 
 /// How far back the look after an uncertain outcome searches.
 const LOOK_BACK: ChronoDuration = ChronoDuration::hours(24);
+
+/// How far back a retried close looks for the transcript comment it may
+/// have added.
+pub const COMMENT_LOOK_BACK: ChronoDuration = ChronoDuration::minutes(15);
 const NUMBER_REF: &str = "case_number";
 
 /// A Case to create.
@@ -291,6 +295,44 @@ impl CaseService {
                 &[],
             )
             .await
+    }
+
+    /// Adds `body` as a CaseComment at most once per `key` (a close's
+    /// transcript: a retry after a crash or an uncertain failure looks for
+    /// the comment it may have made instead of adding a second one). The
+    /// look is the case's newest comment of the last [`COMMENT_LOOK_BACK`]
+    /// (a comment's body cannot be filtered on in SOQL): a retry comes
+    /// within minutes, an earlier close's comment is older.
+    pub async fn comment_once(
+        &self,
+        key: &LedgerKey,
+        case_id: &str,
+        body: &str,
+    ) -> Result<String, CreateError> {
+        let mut fields = Map::new();
+        fields.insert("ParentId".into(), Value::String(case_id.to_string()));
+        fields.insert("CommentBody".into(), Value::String(body.to_string()));
+        let draft = Draft {
+            sobject: "CaseComment",
+            fields,
+            headers: BTreeMap::new(),
+            look: select(&["Id"], "CaseComment")
+                .filter(Cond::And(vec![
+                    Cond::eq("ParentId", case_id),
+                    Cond::Ge(
+                        "CreatedDate",
+                        Literal::DateTime(Utc::now() - COMMENT_LOOK_BACK),
+                    ),
+                ]))
+                .order_by("CreatedDate", Dir::Desc)
+                .limit(1),
+            refusal: None,
+        };
+        let created = create_once(&self.client, self.ledger.as_ref(), key, draft, &|_| {
+            Vec::new()
+        })
+        .await?;
+        Ok(created.id)
     }
 
     /// The Salesforce client (describes, sessions).

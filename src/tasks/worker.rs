@@ -383,6 +383,7 @@ impl Worker {
             job.workspace_id.as_deref(),
             &payload,
         );
+        req.job_id = Some(job.id.clone());
         if req.closing {
             // A close that comes before the create (or after a failed one)
             // makes the Case when cases are made on start.

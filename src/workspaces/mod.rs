@@ -127,7 +127,9 @@ impl Tenant {
 
     /// The workspace's Intercom region (`us`, `eu`, `au`), when installed.
     pub fn region(&self) -> Option<&str> {
-        self.installed.as_ref().and_then(|i| i.row.region.as_deref())
+        self.installed
+            .as_ref()
+            .and_then(|i| i.row.region.as_deref())
     }
 }
 
@@ -269,7 +271,10 @@ impl Registry {
 
     /// The tenant a signed-in admin of `workspace_id` manages: the
     /// installed one, or the environment's when it is that workspace's.
-    pub async fn for_admin(&self, workspace_id: &str) -> Result<Option<Arc<Tenant>>, RegistryError> {
+    pub async fn for_admin(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<Arc<Tenant>>, RegistryError> {
         if self.env_serves_only(workspace_id) {
             return Ok(self.env.clone());
         }
@@ -287,7 +292,10 @@ impl Registry {
 
     /// The installed workspace's tenant, loaded (and its worker started)
     /// on first use; `None` when the workspace has not installed the app.
-    pub async fn installed(&self, workspace_id: &str) -> Result<Option<Arc<Tenant>>, RegistryError> {
+    pub async fn installed(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<Arc<Tenant>>, RegistryError> {
         let Some(factory) = &self.factory else {
             return Ok(None);
         };
@@ -320,22 +328,14 @@ impl Registry {
                 }
             }
         }
-        let tenant = Arc::new(
-            factory
-                .installed(Installed { row, connection })
-                .await?,
+        let tenant = Arc::new(factory.installed(Installed { row, connection }).await?);
+        let old = self.kept.write().unwrap_or_else(|p| p.into_inner()).insert(
+            workspace_id.to_string(),
+            Kept {
+                tenant: tenant.clone(),
+                checked: Instant::now(),
+            },
         );
-        let old = self
-            .kept
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                workspace_id.to_string(),
-                Kept {
-                    tenant: tenant.clone(),
-                    checked: Instant::now(),
-                },
-            );
         drop(old);
         Ok(Some(tenant))
     }
@@ -356,10 +356,16 @@ impl Registry {
         drop(old);
     }
 
-    /// Forgets the kept tenant so the next request loads it again (after a
-    /// connect, reconnect, disconnect or uninstall here).
-    pub fn reload(&self, workspace_id: &str) {
+    /// Rebuilds the workspace's tenant from the store after a connect,
+    /// reconnect, disconnect or uninstall here: the old one (its token
+    /// manager and worker) stops, and a still installed workspace's new
+    /// one starts its worker at once (parked work runs after a connect
+    /// without waiting for a request).
+    pub async fn reload(&self, workspace_id: &str) {
         self.drop_kept(workspace_id);
+        if let Err(e) = self.installed(workspace_id).await {
+            tracing::warn!(workspace = %workspace_id, error = %e, "workspace not reloaded");
+        }
     }
 
     /// Loads every installed workspace, so that their queued work runs
@@ -391,9 +397,8 @@ impl Registry {
                 return Some(env.clone());
             }
         }
-        if self.factory.is_none() {
-            return None;
-        }
+        // Without install routes no other workspace has a token.
+        self.factory.as_ref()?;
         let ws = match self.store.workspace_for_action_token(presented).await {
             Ok(Some(ws)) => ws,
             Ok(None) => return None,
@@ -432,14 +437,14 @@ impl Registry {
     async fn canvas_tenant(&self, req: &CanvasRequest) -> Result<Arc<Tenant>, Answer> {
         let workspace = req.workspace_id.as_deref().unwrap_or_default();
         match self.serving(workspace).await {
-            Ok(Serving::Tenant(t)) if t.needs_connection() => Err(
-                crate::panels::install::not_connected_canvas(&format!(
+            Ok(Serving::Tenant(t)) if t.needs_connection() => {
+                Err(crate::panels::install::not_connected_canvas(&format!(
                     "{}/connect/salesforce?workspace={}",
                     self.public_base(),
                     urlencoding(workspace)
                 ))
-                .into(),
-            ),
+                .into())
+            }
             Ok(Serving::Tenant(t)) => Ok(t),
             Ok(Serving::NotInstalled) => Err(crate::panels::install::not_installed_canvas(
                 &format!("{}/install", self.public_base()),

@@ -105,8 +105,7 @@ impl Install {
     /// The browser's nonce (kept when it has one, so two tabs can each run
     /// a flow) and the cookie to set.
     fn browser(&self, headers: &HeaderMap) -> (String, axum::http::HeaderValue) {
-        let nonce =
-            session::cookie(headers, OAUTH_COOKIE).unwrap_or_else(session::random_token);
+        let nonce = session::cookie(headers, OAUTH_COOKIE).unwrap_or_else(session::random_token);
         let cookie = session::set_cookie(OAUTH_COOKIE, &nonce, STATE_TTL, self.secure());
         (nonce, cookie)
     }
@@ -230,7 +229,10 @@ fn redirect_with(to: &str, cookie: axum::http::HeaderValue) -> Response {
 }
 
 /// `GET /install`: to Intercom's authorize page.
-async fn start_install(State(InstallState(install)): State<InstallState>, headers: HeaderMap) -> Response {
+async fn start_install(
+    State(InstallState(install)): State<InstallState>,
+    headers: HeaderMap,
+) -> Response {
     let (nonce, cookie) = install.browser(&headers);
     let state = session::random_token();
     let stored = OAuthState {
@@ -351,7 +353,7 @@ async fn intercom_callback(
             return unavailable();
         }
     };
-    install.registry.reload(&me.workspace_id);
+    install.registry.reload(&me.workspace_id).await;
     tracing::info!(workspace = %me.workspace_id, admin = %me.admin_id, "workspace installed");
     let connected = store
         .for_workspace(&me.workspace_id)
@@ -360,7 +362,11 @@ async fn intercom_callback(
         .ok()
         .flatten()
         .is_some();
-    let next = if connected { "/admin" } else { "/connect/salesforce" };
+    let next = if connected {
+        "/admin"
+    } else {
+        "/connect/salesforce"
+    };
     redirect_with(next, cookie)
 }
 
@@ -479,7 +485,8 @@ async fn salesforce_callback(
         Err(r) => return r,
     };
     let workspace = state.workspace_id.clone().unwrap_or_default();
-    if workspace != admin.workspace_id() || state.admin_id.as_deref() != Some(&admin.session.admin_id)
+    if workspace != admin.workspace_id()
+        || state.admin_id.as_deref() != Some(&admin.session.admin_id)
     {
         return other_workspace(&admin, Some(&workspace)).unwrap_or_else(|| {
             refused(
@@ -559,7 +566,7 @@ async fn salesforce_callback(
     if let (Some(token), Some(p)) = (old_token, previous.as_ref()) {
         revoke_quietly(&install.http, p.login_url.as_deref(), &token).await;
     }
-    install.registry.reload(&workspace);
+    install.registry.reload(&workspace).await;
     tracing::info!(%workspace, org = ?info.org_id, "Salesforce connected");
     page(
         StatusCode::OK,
@@ -631,7 +638,7 @@ async fn disconnect(
             return unavailable();
         }
     }
-    install.registry.reload(admin.workspace_id());
+    install.registry.reload(admin.workspace_id()).await;
     tracing::info!(workspace = %admin.workspace_id(), "Salesforce disconnected");
     Redirect::to("/admin?notice=disconnected").into_response()
 }
@@ -723,7 +730,7 @@ async fn uninstall(
         tracing::error!(error = %e, "workspace data not deleted");
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    install.registry.reload(&body.app_id);
+    install.registry.reload(&body.app_id).await;
     tracing::info!(workspace = %body.app_id, "workspace uninstalled: its data is deleted");
     Json(json!({"status": "uninstalled"})).into_response()
 }

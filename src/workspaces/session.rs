@@ -90,8 +90,7 @@ pub async fn sign_in(
         admin_name: me.admin_name.clone(),
         admin_email: me.admin_email.clone(),
         csrf_token: Secret::new(random_token()),
-        expires_at: Utc::now()
-            + chrono::Duration::from_std(SESSION_TTL).expect("eight hours fit"),
+        expires_at: Utc::now() + chrono::Duration::from_std(SESSION_TTL).expect("eight hours fit"),
     };
     registry.store().create_session(&id, &session).await?;
     Ok(set_cookie(
@@ -186,7 +185,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others_and_empty_ones_are_none() {
         let mut h = HeaderMap::new();
-        h.append(COOKIE, HeaderValue::from_static("a=1; sf_inbox_session=abc ; b=2"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; sf_inbox_session=abc ; b=2"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, OAUTH_COOKIE), None);
         let mut h = HeaderMap::new();

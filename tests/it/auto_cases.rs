@@ -465,3 +465,42 @@ async fn the_sidebar_shows_the_conversations_case_and_its_error_with_retry() {
     let e = case_error(&app, "4712").await.unwrap();
     assert_eq!(e.attempts, 2, "tried once more: {e:?}");
 }
+
+#[tokio::test]
+async fn a_close_retried_after_an_uncertain_comment_adds_the_transcript_once() {
+    let app = app_with(&[], &on("transcript = \"comment\"", "")).await;
+    let before = app.org.records("Case").len();
+    app.deliver(&Notification::new("n1", CREATED, "4711")).await;
+    drain(app.queue()).await;
+    let id = new_cases(&app, before)[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let comments = |app: &TestApp| {
+        app.org
+            .records("CaseComment")
+            .into_iter()
+            .filter(|c| c["ParentId"] == id.as_str())
+            .count()
+    };
+    // The comment is saved, then the connection drops unanswered: the
+    // worker cannot know, and retries.
+    app.org.switches().set_reset_after_create(true);
+    app.deliver(&Notification::new("n2", CLOSED, "4711")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while comments(&app) == 0 || app.queue().counts().await.unwrap().pending == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the first try did not end uncertain"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.org.switches().set_reset_after_create(false);
+    app.advance_queue_clock(Duration::from_secs(60));
+    drain(app.queue()).await;
+    assert_eq!(comments(&app), 1, "the retry found the comment it had made");
+    // A later close (another job) adds its own.
+    app.deliver(&Notification::new("n3", CLOSED, "4711")).await;
+    drain(app.queue()).await;
+    assert_eq!(comments(&app), 2);
+}

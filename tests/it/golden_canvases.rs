@@ -688,3 +688,25 @@ fn auto_case_section() {
         &canvas(section(Some(&case), Some(&updated), INSTANCE)),
     );
 }
+
+#[tokio::test]
+async fn install_screens_match_their_goldens() {
+    check_golden(
+        "not_installed",
+        &serde_json::to_value(
+            panels::install::not_installed_canvas("https://sf-inbox.example.com/install")
+                .into_response(),
+        )
+        .unwrap(),
+    );
+    check_golden(
+        "not_connected",
+        &serde_json::to_value(
+            panels::install::not_connected_canvas(
+                "https://sf-inbox.example.com/connect/salesforce?workspace=ws-b",
+            )
+            .into_response(),
+        )
+        .unwrap(),
+    );
+}

@@ -98,3 +98,30 @@ async fn errors_are_classified() {
         Err(IntercomError::NotConfigured)
     ));
 }
+
+#[tokio::test]
+async fn creates_the_case_data_connector_once_and_finds_it_by_name() {
+    use sf_inbox::intercom::data_connectors::{case_connector, CONNECTOR_NAME};
+    let (fake, client) = setup(SANDBOX_INTERCOM_TOKEN).await;
+    assert_eq!(
+        client.data_connector_named(CONNECTOR_NAME).await.unwrap(),
+        None
+    );
+    let request = case_connector(
+        "https://app.example/actions/salesforce-case",
+        &Secret::new("action-token"),
+    );
+    let id = client.create_data_connector(&request).await.unwrap();
+    assert_eq!(
+        client.data_connector_named(CONNECTOR_NAME).await.unwrap(),
+        Some(id.clone())
+    );
+    let made = fake.data_connectors();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].id, id);
+    assert_eq!(made[0].header("Authorization"), Some("Bearer action-token"));
+    assert_eq!(
+        made[0].detail["url"],
+        "https://app.example/actions/salesforce-case"
+    );
+}

@@ -9,141 +9,24 @@
 
 use crate::common;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{json, Map};
+use fantoccini::{Client, Locator};
+use serde_json::json;
 
+use common::chromium::{screenshot_dir, session, WAIT_CAP};
 use common::preview::spawn_preview;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-/// How long any one wait may take before the step fails (only a hang guard).
-const WAIT_CAP: Duration = Duration::from_secs(60);
-
-const CHROMIUM: [&str; 3] = [
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-    "/usr/bin/google-chrome",
-];
-const CHROMEDRIVER: [&str; 2] = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
-
-fn first_existing(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
-        return Some(PathBuf::from(p)).filter(|p| p.exists());
-    }
-    candidates.iter().map(PathBuf::from).find(|p| p.exists())
-}
-
-/// chromedriver on a free loopback port, killed on drop, with a fresh profile dir.
-struct Driver {
-    child: Child,
-    url: String,
-    profile: PathBuf,
-}
-
-impl Driver {
-    async fn start(chromedriver: &Path, logs: &Path) -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let log = std::fs::File::create(logs.join("chromedriver.log")).expect("log file");
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("chromedriver starts");
-        let profile = std::env::temp_dir().join(format!(
-            "sf-inbox-preview-chromium-{}-{port}",
-            std::process::id()
-        ));
-        let driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            profile,
-        };
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < WAIT_CAP,
-                "chromedriver did not come up (see {}/chromedriver.log)",
-                logs.display()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-/// `target/preview-screenshots` (next to the test binary, so CARGO_TARGET_DIR is honoured).
-fn screenshot_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("preview-screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sidebar_in_a_real_browser() {
-    let (Some(chromium), Some(chromedriver)) = (
-        first_existing("CHROMIUM", &CHROMIUM),
-        first_existing("CHROMEDRIVER", &CHROMEDRIVER),
-    ) else {
-        eprintln!(
-            "SKIPPED the_sidebar_in_a_real_browser: Chromium and chromedriver are not installed \
-             (apt-get install chromium chromium-driver, or set CHROMIUM and CHROMEDRIVER)"
-        );
-        return;
-    };
-
     let shots = screenshot_dir();
     let app = spawn_preview(&[("PREVIEW", "on")]).await;
-    let driver = Driver::start(&chromedriver, &shots).await;
-
-    let mut caps = Map::new();
-    caps.insert(
-        "goog:chromeOptions".to_string(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1440,1000",
-                format!("--user-data-dir={}", driver.profile.display()),
-            ],
-        }),
-    );
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session through chromedriver");
+    let Some((driver, client)) = session("the_sidebar_in_a_real_browser", &shots).await else {
+        return;
+    };
 
     let outcome = Journey {
         client: &client,

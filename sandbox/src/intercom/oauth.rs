@@ -95,11 +95,13 @@ struct PendingCode {
     issued: Instant,
 }
 
-/// Tokens (the sandbox one first) and pending codes.
+/// Installs (the sandbox token's first) and pending codes.
 pub(super) struct Installs {
-    by_token: HashMap<String, Install>,
-    order: Vec<String>,
+    installs: Vec<Install>,
     codes: HashMap<String, PendingCode>,
+    /// The app's client secret the token endpoint accepts (the app's
+    /// `INTERCOM_CLIENT_SECRET`; [`SANDBOX_INTERCOM_CLIENT_SECRET`] unless set).
+    pub client_secret: String,
 }
 
 impl Installs {
@@ -113,30 +115,37 @@ impl Installs {
             admin,
             created_at: chrono::Utc::now().timestamp(),
         };
-        let mut installs = Installs {
-            by_token: HashMap::new(),
-            order: Vec::new(),
+        Installs {
+            installs: vec![sandbox],
             codes: HashMap::new(),
-        };
-        installs.add(sandbox);
-        installs
+            client_secret: SANDBOX_INTERCOM_CLIENT_SECRET.to_string(),
+        }
     }
 
-    fn add(&mut self, install: Install) {
-        self.order.push(install.token.clone());
-        self.by_token.insert(install.token.clone(), install);
+    /// The workspace removed the app: its tokens stop working (401).
+    pub fn uninstall(&mut self, workspace_id: &str) {
+        self.installs.retain(|i| i.workspace_id != workspace_id);
     }
 
     pub fn by_token(&self, token: &str) -> Option<&Install> {
-        self.by_token.get(token)
+        self.installs.iter().find(|i| i.token == token)
     }
 
     /// Every install, oldest first.
-    pub fn all(&self) -> Vec<Install> {
-        self.order
-            .iter()
-            .filter_map(|t| self.by_token.get(t).cloned())
-            .collect()
+    pub fn all(&self) -> &[Install] {
+        &self.installs
+    }
+
+    /// Spends `code` if it is known, fresh and `client_id`'s, and installs what it was minted
+    /// for; a code that is not usable stays as it is (another client cannot burn it).
+    fn redeem(&mut self, code: &str, client_id: &str) -> Option<Install> {
+        let usable = self
+            .codes
+            .get(code)
+            .is_some_and(|p| p.client_id == client_id && p.issued.elapsed() <= CODE_LIFETIME);
+        let install = usable.then(|| self.codes.remove(code)).flatten()?.install;
+        self.installs.push(install.clone());
+        Some(install)
     }
 
     /// `sandbox-N` for the smallest N ≥ 2 not installed yet: what the form offers.
@@ -144,7 +153,7 @@ impl Installs {
         (2..)
             .find(|n| {
                 let id = format!("sandbox-{n}");
-                !self.by_token.values().any(|i| i.workspace_id == id)
+                !self.installs.iter().any(|i| i.workspace_id == id)
             })
             .expect("an unused number")
     }
@@ -337,7 +346,7 @@ pub(super) async fn token(
     let form = token_fields(&headers, &body);
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     if field("client_id") != SANDBOX_INTERCOM_CLIENT_ID
-        || field("client_secret") != SANDBOX_INTERCOM_CLIENT_SECRET
+        || field("client_secret") != inner.installs.lock().unwrap().client_secret
     {
         return error(
             StatusCode::UNAUTHORIZED,
@@ -345,23 +354,19 @@ pub(super) async fn token(
             "Client credentials are invalid",
         );
     }
-    let mut installs = inner.installs.lock().unwrap();
-    let usable = installs
-        .codes
-        .get(field("code"))
-        .is_some_and(|p| p.client_id == field("client_id") && p.issued.elapsed() <= CODE_LIFETIME);
-    let Some(pending) = usable
-        .then(|| installs.codes.remove(field("code")))
-        .flatten()
-    else {
+    let redeemed = inner
+        .installs
+        .lock()
+        .unwrap()
+        .redeem(field("code"), field("client_id"));
+    let Some(install) = redeemed else {
         return error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "The authorization code is invalid, expired or already used",
         );
     };
-    let token = pending.install.token.clone();
-    installs.add(pending.install);
+    let token = install.token;
     Json(json!({"token": token, "access_token": token, "token_type": "Bearer"})).into_response()
 }
 
@@ -391,4 +396,78 @@ pub(super) async fn me(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> R
         "has_inbox_seat": true,
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin() -> InstallAdmin {
+        InstallAdmin {
+            id: "1".into(),
+            name: "A".into(),
+            email: "a@example.com".into(),
+        }
+    }
+
+    fn with_code(issued: Instant) -> Installs {
+        let mut installs = Installs::new(admin());
+        let install = Install {
+            token: mint_token(),
+            workspace_id: "w".into(),
+            workspace_name: "W".into(),
+            region: Region::Au,
+            admin: admin(),
+            created_at: 0,
+        };
+        installs.codes.insert(
+            "code".into(),
+            PendingCode {
+                client_id: SANDBOX_INTERCOM_CLIENT_ID.into(),
+                install,
+                issued,
+            },
+        );
+        installs
+    }
+
+    #[test]
+    fn a_code_expires_after_five_minutes() {
+        let old = Instant::now()
+            .checked_sub(CODE_LIFETIME + Duration::from_secs(1))
+            .expect("the clock is past six minutes");
+        let mut installs = with_code(old);
+        assert!(installs
+            .redeem("code", SANDBOX_INTERCOM_CLIENT_ID)
+            .is_none());
+        assert_eq!(installs.all().len(), 1, "nothing installed");
+        let mut installs = with_code(Instant::now());
+        let install = installs
+            .redeem("code", SANDBOX_INTERCOM_CLIENT_ID)
+            .expect("a fresh code");
+        assert_eq!(installs.by_token(&install.token), Some(&install));
+    }
+
+    #[test]
+    fn another_client_cannot_use_or_burn_a_code() {
+        let mut installs = with_code(Instant::now());
+        assert!(installs.redeem("code", "other-client").is_none());
+        assert!(installs
+            .redeem("code", SANDBOX_INTERCOM_CLIENT_ID)
+            .is_some());
+        assert!(installs
+            .redeem("code", SANDBOX_INTERCOM_CLIENT_ID)
+            .is_none());
+    }
+
+    #[test]
+    fn tokens_look_like_intercoms() {
+        let token = mint_token();
+        let decoded = String::from_utf8(STANDARD.decode(&token).unwrap()).unwrap();
+        assert!(
+            decoded.starts_with("tok:") && decoded.ends_with(":1:0"),
+            "{decoded}"
+        );
+        assert_ne!(token, mint_token());
+    }
 }

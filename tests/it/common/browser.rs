@@ -17,7 +17,11 @@ pub struct Browser {
 }
 
 fn origin(url: &Url) -> String {
-    format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0))
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
 }
 
 impl Browser {
@@ -57,7 +61,10 @@ impl Browser {
 
     /// A cookie this browser holds for `url`'s host.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
-        self.jar.get(&origin(&Url::parse(url).unwrap()))?.get(name).cloned()
+        self.jar
+            .get(&origin(&Url::parse(url).unwrap()))?
+            .get(name)
+            .cloned()
     }
 
     /// Forgets every cookie (another browser, same person).
@@ -100,7 +107,11 @@ impl Browser {
 
     /// The query parameters of a URL.
     pub fn query(url: &str) -> HashMap<String, String> {
-        Url::parse(url).unwrap().query_pairs().into_owned().collect()
+        Url::parse(url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
     }
 
     /// `GET /install` on the app → the sandbox Intercom's Install page →
@@ -117,7 +128,10 @@ impl Browser {
         let page = self.get(&authorize).await;
         assert_eq!(page.status(), StatusCode::OK, "Intercom's install page");
         assert!(page.text().await.unwrap().contains("Install"));
-        let base = Url::parse(&authorize).unwrap().join("/oauth/authorize").unwrap();
+        let base = Url::parse(&authorize)
+            .unwrap()
+            .join("/oauth/authorize")
+            .unwrap();
         let installed = self
             .post_form(
                 base.as_str(),

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod chromium;
 pub mod logs;
 pub mod preview;
 
@@ -211,6 +212,8 @@ impl TestAppBuilder {
                 .expect("fake Intercom starts"),
         };
         let intercom_url = intercom.url();
+        // One client secret for OAuth and signatures, as Intercom has.
+        intercom.set_client_secret(SECRET);
         let mut all: Vec<(&str, &str)> = vec![
             ("INTERCOM_ACCESS_TOKEN", SANDBOX_INTERCOM_TOKEN),
             ("INTERCOM_API_URL", &intercom_url),

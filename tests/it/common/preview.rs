@@ -26,7 +26,8 @@ pub async fn spawn_preview(overrides: &[(&str, &str)]) -> PreviewApp {
     let App { router, .. } = app::build(&config, Store::memory()).expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let router = preview::attach(router, &config, addr, Some(org.url())).expect("preview mounts");
+    let router =
+        preview::attach(router, &config, addr, Some(org.url()), None).expect("preview mounts");
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
