@@ -327,7 +327,10 @@ impl Budget {
         };
         let store = self.store.clone();
         rt.spawn(async move {
-            if let Err(e) = store.record_call(outcome.as_ref().map(|_| ()).map_err(String::as_str)).await {
+            if let Err(e) = store
+                .record_call(outcome.as_ref().map(|_| ()).map_err(String::as_str))
+                .await
+            {
                 tracing::warn!(error = %e, "could not record the connection's health");
             }
         });

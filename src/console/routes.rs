@@ -100,7 +100,10 @@ impl Console {
         }
     }
 
-    async fn action_token(&self, new_token: Option<String>) -> Result<ActionTokenView, ConsoleError> {
+    async fn action_token(
+        &self,
+        new_token: Option<String>,
+    ) -> Result<ActionTokenView, ConsoleError> {
         Ok(ActionTokenView {
             configured: self
                 .ws
@@ -178,10 +181,8 @@ fn bad_csrf() -> Response {
 /// Console pages carry the form token and workspace data: never cached.
 fn no_store(body: impl IntoResponse) -> Response {
     let mut resp = body.into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -322,7 +323,9 @@ async fn rotate_action_token(
     tracing::info!(workspace = %c.ws.id, "Workflow action token rotated");
     connection_page(
         &c,
-        Some(Notice::ok("A new Workflow action token is made; the old one no longer works.")),
+        Some(Notice::ok(
+            "A new Workflow action token is made; the old one no longer works.",
+        )),
         Some(token),
         StatusCode::OK,
     )
@@ -409,12 +412,11 @@ async fn export(
     };
     // Workspace ids are alphanumeric; anything else is dropped rather
     // than quoted into a header.
-    let name: String = c
-        .ws
-        .id
-        .chars()
-        .filter(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_'))
-        .collect();
+    let name: String =
+        c.ws.id
+            .chars()
+            .filter(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_'))
+            .collect();
     let disposition = HeaderValue::from_str(&format!(
         "attachment; filename=\"sf-inbox-settings-{name}.toml\""
     ))

@@ -67,8 +67,10 @@ impl Journey<'_> {
         self.goto(&format!("{base}/admin")).await?;
         self.wait_text("Sign in with Intercom").await?;
         self.shot("01-sign-in").await?;
-        self.click("a.button.primary", "Sign in with Intercom").await?;
-        self.wait_text("Install sf-inbox in your Intercom workspace").await?;
+        self.click("a.button.primary", "Sign in with Intercom")
+            .await?;
+        self.wait_text("Install sf-inbox in your Intercom workspace")
+            .await?;
         let ws = self.find("input[name='workspace_id']").await?;
         ws.clear().await.map_err(|e| e.to_string())?;
         ws.send_keys(WS).await.map_err(|e| e.to_string())?;
@@ -85,16 +87,21 @@ impl Journey<'_> {
         self.wait_text("Connected since").await?;
         let page = self.body().await?;
         if !page.contains(sf_sandbox::SANDBOX_ORG_ID) || !page.contains(WS) {
-            return Err(format!("the Connection page does not name the org and workspace:\n{page}"));
+            return Err(format!(
+                "the Connection page does not name the org and workspace:\n{page}"
+            ));
         }
         self.shot("02-connection").await?;
 
         // A panel's fields, picked with the page's buttons, in order.
         let before = texts(&self.app.initialize(&hana()).await);
         if !before.contains("Owner") {
-            return Err(format!("the built-in Contact panel was expected first:\n{before}"));
+            return Err(format!(
+                "the built-in Contact panel was expected first:\n{before}"
+            ));
         }
-        self.click("nav a[href='/admin/settings']", "Settings").await?;
+        self.click("nav a[href='/admin/settings']", "Settings")
+            .await?;
         self.wait_text("Fields each panel shows").await?;
         let contact = self.find("#f-panels-contact").await?;
         contact.clear().await.map_err(|e| e.to_string())?;
@@ -117,7 +124,9 @@ impl Journey<'_> {
         self.save().await?;
         let after = texts(&self.app.initialize(&hana()).await);
         if !after.contains("Department") || after.contains("Owner") {
-            return Err(format!("the sidebar did not change to Title, Department:\n{after}"));
+            return Err(format!(
+                "the sidebar did not change to Title, Department:\n{after}"
+            ));
         }
 
         // Another mapping, in the row a save adds.
@@ -130,9 +139,10 @@ impl Journey<'_> {
 
         // A refund case without an amount fails Salesforce's validation
         // rule: a sync error.
-        self.app
-            .intercom
-            .set_attributes("4711", json!({"Product Area": "Billing", "Case Type": "Refund"}));
+        self.app.intercom.set_attributes(
+            "4711",
+            json!({"Product Area": "Billing", "Case Type": "Refund"}),
+        );
         let cases_before = self.app.org.records("Case").len();
         self.app
             .deliver(&Notification::new("n1", "conversation.user.created", "4711").app_id(WS))
@@ -160,11 +170,15 @@ impl Journey<'_> {
         self.shot("05-sync-error").await?;
 
         // Fixed in Intercom, then Retry: the Case is made, the error clears.
-        self.app
-            .intercom
-            .set_attributes("4711", json!({"Product Area": "Billing", "Case Type": "Invoice"}));
+        self.app.intercom.set_attributes(
+            "4711",
+            json!({"Product Area": "Billing", "Case Type": "Invoice"}),
+        );
         self.click(
-            &format!("form[action='/admin/sync-errors/{}/retry'] button", error.id),
+            &format!(
+                "form[action='/admin/sync-errors/{}/retry'] button",
+                error.id
+            ),
             "Retry",
         )
         .await?;
@@ -185,16 +199,22 @@ impl Journey<'_> {
         let made = self.app.org.records("Case");
         match made.get(cases_before..) {
             Some([case]) if case["Type"] == "Invoice" && case["Product__c"] == "Billing" => Ok(()),
-            other => Err(format!("one Case with the mapped values was expected: {other:?}")),
+            other => Err(format!(
+                "one Case with the mapped values was expected: {other:?}"
+            )),
         }
     }
 
     async fn save(&self) -> Result {
-        self.click("form[action='/admin/settings'] button[type='submit']", "Save settings")
-            .await?;
+        self.click(
+            "form[action='/admin/settings'] button[type='submit']",
+            "Save settings",
+        )
+        .await?;
         self.wait_text("Settings saved").await?;
         // Fresh, without the notice, so the next save's is its own.
-        self.goto(&format!("{}/admin/settings", self.app.url)).await?;
+        self.goto(&format!("{}/admin/settings", self.app.url))
+            .await?;
         self.wait_text("Fields each panel shows").await
     }
 
@@ -262,7 +282,9 @@ impl Journey<'_> {
                     .await
                     .map(|u| u.to_string())
                     .unwrap_or_default();
-                return Err(format!("gave up waiting for {want:?} at {url}; the page shows:\n{text}"));
+                return Err(format!(
+                    "gave up waiting for {want:?} at {url}; the page shows:\n{text}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

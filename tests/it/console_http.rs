@@ -64,7 +64,11 @@ async fn without_a_session_the_console_is_the_sign_in_page() {
     assert!(text.contains("Sign in with Intercom"), "{text}");
     assert!(text.contains(r#"href="/install""#), "{text}");
     assert!(!text.contains("csrf_token"), "no form without a session");
-    for path in ["/admin/settings", "/admin/sync-errors", "/admin/settings/export"] {
+    for path in [
+        "/admin/settings",
+        "/admin/sync-errors",
+        "/admin/settings/export",
+    ] {
         let r = b.get(&format!("{}{path}", app.url)).await;
         assert!(r.status().is_redirection(), "{path}: {}", r.status());
         assert_eq!(location(&r), "/install", "{path}");
@@ -87,11 +91,17 @@ async fn without_a_session_the_console_is_the_sign_in_page() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("sf_inbox_session="))
         .expect("a session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "{cookie}");
     let page = html(b.get(&format!("{}/admin", app.url)).await).await;
     assert!(page.contains("<h1>Connection</h1>"), "{page}");
-    assert!(page.contains("Connect Salesforce"), "not connected yet: {page}");
+    assert!(
+        page.contains("Connect Salesforce"),
+        "not connected yet: {page}"
+    );
     assert!(page.contains("Workspace ws-a"), "{page}");
 
     // Signing out ends the session: the sign-in page again.
@@ -135,7 +145,10 @@ async fn a_form_without_its_token_is_refused_and_nothing_changes() {
         let r = b
             .post_form(
                 &format!("{}/admin/settings/import", app.url),
-                &[("csrf_token", presented), ("toml", "[budget]\ndaily_cap = 7\n")],
+                &[
+                    ("csrf_token", presented),
+                    ("toml", "[budget]\ndaily_cap = 7\n"),
+                ],
             )
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -148,8 +161,14 @@ async fn a_form_without_its_token_is_refused_and_nothing_changes() {
         .unwrap();
     assert!(file.contains("daily_cap = 0"), "nothing saved: {file}");
     let store = app.registry.store().for_workspace("ws-a");
-    assert!(store.sync_error(&error).await.unwrap().is_some(), "not dismissed");
-    assert!(store.action_token_hash().await.unwrap().is_none(), "no token made");
+    assert!(
+        store.sync_error(&error).await.unwrap().is_some(),
+        "not dismissed"
+    );
+    assert!(
+        store.action_token_hash().await.unwrap().is_none(),
+        "no token made"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +192,11 @@ async fn an_admin_of_one_workspace_is_refused_for_another() {
     let r = a
         .post_form(
             &format!("{}/admin/settings", app.url),
-            &settings_form(&a_token, "Title", &[("workspace", "ws-b"), ("budget.daily_cap", "9")]),
+            &settings_form(
+                &a_token,
+                "Title",
+                &[("workspace", "ws-b"), ("budget.daily_cap", "9")],
+            ),
         )
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -198,13 +221,19 @@ async fn an_admin_of_one_workspace_is_refused_for_another() {
     let b_store = app.registry.store().for_workspace("ws-b");
     assert!(b_store.sync_error(&b_error).await.unwrap().is_some());
     assert_eq!(
-        b_store.setting(sf_inbox::settings::STORE_KEY).await.unwrap(),
+        b_store
+            .setting(sf_inbox::settings::STORE_KEY)
+            .await
+            .unwrap(),
         None,
         "B's settings untouched"
     );
     // A sees only its own errors; B dismisses its own.
     let list = html(a.get(&format!("{}/admin/sync-errors", app.url)).await).await;
-    assert!(list.contains("0 errors") && !list.contains("5001"), "{list}");
+    assert!(
+        list.contains("0 errors") && !list.contains("5001"),
+        "{list}"
+    );
     let r = b
         .post_form(
             &format!("{}/admin/sync-errors/{b_error}/dismiss", app.url),
@@ -222,7 +251,11 @@ async fn a_setting_naming_a_field_the_describe_lacks_is_refused_with_the_reason(
     let r = b
         .post_form(
             &format!("{}/admin/settings", app.url),
-            &settings_form(&token, "Title\nNo_Such_Field__c", &[("budget.daily_cap", "5")]),
+            &settings_form(
+                &token,
+                "Title\nNo_Such_Field__c",
+                &[("budget.daily_cap", "5")],
+            ),
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -243,7 +276,10 @@ async fn a_setting_naming_a_field_the_describe_lacks_is_refused_with_the_reason(
         .text()
         .await
         .unwrap();
-    assert!(file.contains("daily_cap = 0") && !file.contains("No_Such_Field__c"), "{file}");
+    assert!(
+        file.contains("daily_cap = 0") && !file.contains("No_Such_Field__c"),
+        "{file}"
+    );
 
     // The same through an import.
     let r = b
@@ -258,7 +294,10 @@ async fn a_setting_naming_a_field_the_describe_lacks_is_refused_with_the_reason(
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = html(r).await;
     assert!(page.contains("Nope__c is not a field of Account"), "{page}");
-    assert!(page.contains("Nope__c&quot;]"), "the pasted file is kept: {page}");
+    assert!(
+        page.contains("Nope__c&quot;]"),
+        "the pasted file is kept: {page}"
+    );
 }
 
 #[tokio::test]
@@ -274,15 +313,28 @@ async fn saved_panel_fields_reach_the_sidebar_at_once_and_export_imports_back() 
         )
         .await;
     assert_eq!(location(&r), "/admin/settings?notice=saved");
-    let page = html(b.get(&format!("{}/admin/settings?notice=saved", app.url)).await).await;
+    let page = html(
+        b.get(&format!("{}/admin/settings?notice=saved", app.url))
+            .await,
+    )
+    .await;
     assert!(page.contains("Settings saved"), "{page}");
     let after = texts(&app.initialize(&hana_in("ws-a")).await);
-    assert!(after.contains("Department") && after.contains("VP Operations"), "{after}");
-    assert!(!after.contains("Owner"), "the chosen set replaces the built-in one: {after}");
+    assert!(
+        after.contains("Department") && after.contains("VP Operations"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("Owner"),
+        "the chosen set replaces the built-in one: {after}"
+    );
 
     let export = b.get(&format!("{}/admin/settings/export", app.url)).await;
     assert_eq!(export.status(), StatusCode::OK);
-    assert!(export.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/toml"));
+    assert!(export.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/toml"));
     assert!(export.headers()[CONTENT_DISPOSITION]
         .to_str()
         .unwrap()
@@ -320,7 +372,10 @@ async fn the_connection_page_shows_the_org_and_how_its_calls_went() {
     let (mut b, _) = signed_in(&app, "ws-a", "admin-a").await;
     let page = html(b.get(&format!("{}/admin", app.url)).await).await;
     assert!(page.contains(sf_sandbox::SANDBOX_ORG_ID), "{page}");
-    assert!(page.contains(">Disconnect<") && page.contains(">Reconnect<"), "{page}");
+    assert!(
+        page.contains(">Disconnect<") && page.contains(">Reconnect<"),
+        "{page}"
+    );
     assert!(
         !page.contains("<dt>Connected since</dt><dd>—</dd>"),
         "connected since is known: {page}"
@@ -332,7 +387,12 @@ async fn the_connection_page_shows_the_org_and_how_its_calls_went() {
     let store = app.registry.store().for_workspace("ws-a");
     let deadline = Instant::now() + Duration::from_secs(10);
     let error = loop {
-        if let Some(e) = store.connection_info().await.unwrap().and_then(|c| c.last_error) {
+        if let Some(e) = store
+            .connection_info()
+            .await
+            .unwrap()
+            .and_then(|c| c.last_error)
+        {
             break e;
         }
         assert!(Instant::now() < deadline, "the failure was not recorded");
@@ -340,12 +400,22 @@ async fn the_connection_page_shows_the_org_and_how_its_calls_went() {
     };
     assert!(error.contains("SERVER_UNAVAILABLE"), "{error}");
     let page = html(b.get(&format!("{}/admin", app.url)).await).await;
-    assert!(page.contains("SERVER_UNAVAILABLE"), "the last error: {page}");
+    assert!(
+        page.contains("SERVER_UNAVAILABLE"),
+        "the last error: {page}"
+    );
     // A good call again clears the stored error.
     app.org.switches().fail_with(None);
     app.initialize(&hana_in("ws-a")).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store.connection_info().await.unwrap().unwrap().last_error.is_some() {
+    while store
+        .connection_info()
+        .await
+        .unwrap()
+        .unwrap()
+        .last_error
+        .is_some()
+    {
         assert!(Instant::now() < deadline, "the success was not recorded");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -363,7 +433,10 @@ async fn the_action_token_is_shown_once_and_works_and_a_rotation_stops_the_old_o
         page[start..start + 64].to_string()
     };
     let r = b
-        .post_form(&format!("{}/admin/action-token", app.url), &[("csrf_token", &token)])
+        .post_form(
+            &format!("{}/admin/action-token", app.url),
+            &[("csrf_token", &token)],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let first = made(&html(r).await);
@@ -383,12 +456,23 @@ async fn the_action_token_is_shown_once_and_works_and_a_rotation_stops_the_old_o
                 .status()
         }
     };
-    assert_ne!(call(first.clone()).await, StatusCode::UNAUTHORIZED, "the token opens the action");
+    assert_ne!(
+        call(first.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "the token opens the action"
+    );
     let r = b
-        .post_form(&format!("{}/admin/action-token", app.url), &[("csrf_token", &token)])
+        .post_form(
+            &format!("{}/admin/action-token", app.url),
+            &[("csrf_token", &token)],
+        )
         .await;
     let second = made(&html(r).await);
     assert_ne!(first, second);
-    assert_eq!(call(first).await, StatusCode::UNAUTHORIZED, "the old one stopped");
+    assert_eq!(
+        call(first).await,
+        StatusCode::UNAUTHORIZED,
+        "the old one stopped"
+    );
     assert_ne!(call(second).await, StatusCode::UNAUTHORIZED);
 }
