@@ -115,7 +115,8 @@ impl Console {
     }
 }
 
-/// A request's `?workspace=` (a link from the sidebar names one).
+/// A console request's query: the `workspace` a link may name (checked
+/// against the session's), and what a redirect after a POST says.
 #[derive(Deserialize, Default)]
 struct Asked {
     #[serde(default)]
@@ -204,8 +205,7 @@ fn notice_of(asked: &Asked) -> Option<Notice> {
             if n == 1 { "error" } else { "errors" }
         )),
         "not_queued" => Notice::error(
-            "This error has no queued work to run again (it was written before the queue kept it); dismiss it once fixed.",
-        ),
+            "This error could not be queued again: it has no queued work, or its work is running right now. Dismiss it once the cause is fixed."),
         "dismissed" => Notice::ok("Dismissed."),
         _ => return None,
     })
@@ -233,7 +233,7 @@ fn sync_errors_url(kind: &str, notice: &str, n: Option<u64>) -> String {
     format!("/admin/sync-errors?{}", q.finish())
 }
 
-/// A form's `csrf_token` and `workspace` among its pairs.
+/// The value of a posted form's field `name` (its first).
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()

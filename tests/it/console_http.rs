@@ -37,11 +37,22 @@ fn hana_in(workspace: &str) -> Value {
 }
 
 async fn record_error(app: &TestApp, workspace: &str, conversation: &str) -> String {
+    record_error_of(app, workspace, conversation, SyncKind::AutoCase).await
+}
+
+/// A sync error without queued work (what an error recorded before the
+/// queue kept jobs looks like).
+async fn record_error_of(
+    app: &TestApp,
+    workspace: &str,
+    conversation: &str,
+    kind: SyncKind,
+) -> String {
     app.registry
         .store()
         .for_workspace(workspace)
         .record_sync_error(&NewSyncError {
-            kind: SyncKind::AutoCase,
+            kind,
             conversation_id: conversation.into(),
             attempted: "Create the conversation's Case".into(),
             code: "FIELD_CUSTOM_VALIDATION_EXCEPTION".into(),
@@ -369,7 +380,7 @@ async fn saved_panel_fields_reach_the_sidebar_at_once_and_export_imports_back() 
 #[tokio::test]
 async fn the_connection_page_shows_the_org_and_how_its_calls_went() {
     let app = app().await;
-    let (mut b, _) = signed_in(&app, "ws-a", "admin-a").await;
+    let (mut b, token) = signed_in(&app, "ws-a", "admin-a").await;
     let page = html(b.get(&format!("{}/admin", app.url)).await).await;
     assert!(page.contains(sf_sandbox::SANDBOX_ORG_ID), "{page}");
     assert!(
@@ -419,6 +430,25 @@ async fn the_connection_page_shows_the_org_and_how_its_calls_went() {
         assert!(Instant::now() < deadline, "the success was not recorded");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // Disconnect, from the page's form: back on the page, which says so.
+    let r = b
+        .post_form(
+            &format!("{}/connect/salesforce/disconnect", app.url),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin?notice=disconnected");
+    let page = html(
+        b.get(&format!("{}/admin?notice=disconnected", app.url))
+            .await,
+    )
+    .await;
+    assert!(page.contains("Salesforce is disconnected"), "{page}");
+    assert!(
+        page.contains("Connect Salesforce") && !page.contains(">Disconnect<"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -475,4 +505,68 @@ async fn the_action_token_is_shown_once_and_works_and_a_rotation_stops_the_old_o
         "the old one stopped"
     );
     assert_ne!(call(second).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sync_errors_are_filtered_by_kind_and_a_retry_without_work_says_so() {
+    let app = app().await;
+    let (mut b, token) = signed_in(&app, "ws-a", "admin-a").await;
+    let case = record_error_of(&app, "ws-a", "4711", SyncKind::AutoCase).await;
+    let task = record_error_of(&app, "ws-a", "4712", SyncKind::AutoTask).await;
+    let all = html(b.get(&format!("{}/admin/sync-errors", app.url)).await).await;
+    assert!(
+        all.contains("2 errors") && all.contains("#4711") && all.contains("#4712"),
+        "{all}"
+    );
+    let tasks = html(
+        b.get(&format!("{}/admin/sync-errors?kind=auto_task", app.url))
+            .await,
+    )
+    .await;
+    assert!(
+        tasks.contains("1 error<") && tasks.contains("#4712") && !tasks.contains("#4711"),
+        "{tasks}"
+    );
+    // An unknown kind is no filter, not an error.
+    let r = b
+        .get(&format!("{}/admin/sync-errors?kind=bogus", app.url))
+        .await;
+    assert!(html(r).await.contains("2 errors"));
+
+    // Nothing queued to run again: said, and the error stays.
+    let r = b
+        .post_form(
+            &format!("{}/admin/sync-errors/{case}/retry", app.url),
+            &[("csrf_token", &token), ("kind", "auto_case")],
+        )
+        .await;
+    assert_eq!(
+        location(&r),
+        "/admin/sync-errors?kind=auto_case&notice=not_queued"
+    );
+    let page = html(b.get(&format!("{}{}", app.url, location(&r))).await).await;
+    assert!(
+        page.contains("could not be queued again") && page.contains("#4711"),
+        "{page}"
+    );
+    let r = b
+        .post_form(
+            &format!("{}/admin/sync-errors/{case}/retry-all", app.url),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/sync-errors?notice=retried_all&n=0");
+    // Dismiss keeps the filter; only that error goes.
+    let r = b
+        .post_form(
+            &format!("{}/admin/sync-errors/{task}/dismiss", app.url),
+            &[("csrf_token", &token), ("kind", "auto_task")],
+        )
+        .await;
+    assert_eq!(
+        location(&r),
+        "/admin/sync-errors?kind=auto_task&notice=dismissed"
+    );
+    let all = html(b.get(&format!("{}/admin/sync-errors", app.url)).await).await;
+    assert!(all.contains("1 error<") && all.contains("#4711"), "{all}");
 }
