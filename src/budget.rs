@@ -316,23 +316,57 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// Writes the call's outcome to the store's connection health (what
+    /// the console shows, across replicas). The store writes an unchanged
+    /// outcome at most every few seconds, so this is cheap per call; it
+    /// runs beside the call, never in its way.
+    fn record(&self, outcome: Result<(), String>) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.store.clone();
+        rt.spawn(async move {
+            if let Err(e) = store
+                .record_call(outcome.as_ref().map(|_| ()).map_err(String::as_str))
+                .await
+            {
+                tracing::warn!(error = %e, "could not record the connection's health");
+            }
+        });
+    }
+}
+
 impl CallObserver for Budget {
     fn answered(&self, status: u16, usage: Option<(u64, u64)>, body: &[u8]) {
         self.count(usage);
         let now = self.now();
-        let mut h = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        if (200..400).contains(&status) {
-            h.last_good_call = Some(now);
+        let outcome = if (200..400).contains(&status) {
+            self.health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .last_good_call = Some(now);
+            Ok(())
         } else if status != 401 {
+            let e = crate::salesforce::SalesforceError::from_response(status, body).to_string();
+            self.health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .last_error = Some((now, e.clone()));
+            Err(e)
+        } else {
             // A 401 is refreshed and retried by the client.
-            let e = crate::salesforce::SalesforceError::from_response(status, body);
-            h.last_error = Some((now, e.to_string()));
-        }
+            return;
+        };
+        self.record(outcome);
     }
 
     fn unreachable(&self, error: &str) {
-        let mut h = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        h.last_error = Some((self.now(), error.to_string()));
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_error = Some((self.now(), error.to_string()));
+        self.record(Err(error.to_string()));
     }
 }
 

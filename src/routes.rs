@@ -53,7 +53,9 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/intercom", post(webhook))
         .route("/actions/salesforce-case", post(case_action));
     if let Some(install) = state.install.clone() {
-        router = router.merge(crate::workspaces::routes::router(install));
+        router = router
+            .merge(crate::workspaces::routes::router(install))
+            .merge(crate::console::routes::router(state.registry.clone()));
     }
     router.with_state(state)
 }

@@ -12,6 +12,7 @@
 
 pub mod checks;
 pub mod form;
+pub mod routes;
 pub mod view;
 
 #[cfg(test)]
@@ -22,7 +23,8 @@ use std::sync::Arc;
 use checks::{Attribute, OrgDescribes, Problem};
 use form::SettingsForm;
 use view::{
-    ConnectionPage, Frame, IntercomView, OrgView, SettingsOptions, SettingsPage, UsageView,
+    ActionTokenView, ConnectionPage, Frame, IntercomView, OrgView, SettingsOptions, SettingsPage,
+    UsageView,
 };
 
 use crate::budget::Budget;
@@ -77,6 +79,25 @@ pub struct ConnectActions {
 }
 
 impl Workspace {
+    /// What the console manages of `tenant`, the tenant of workspace
+    /// `workspace_id` (the signed-in admin's).
+    pub fn of_tenant(tenant: &crate::workspaces::Tenant, workspace_id: &str) -> Workspace {
+        Workspace {
+            id: workspace_id.to_string(),
+            name: tenant.installed.as_ref().and_then(|i| i.row.name.clone()),
+            region: tenant.region().unwrap_or_default().to_string(),
+            store: tenant.store.clone(),
+            budget: tenant.budget.clone(),
+            client: tenant.sidebar.client().clone(),
+            defaults: tenant.defaults.clone(),
+            // Whether Intercom still takes the token is only known when a
+            // call is refused; configured is what can be said here.
+            intercom_token: tenant.intercom.is_configured().then_some(true),
+            intercom: tenant.intercom.clone(),
+            wake: Some(tenant.wake.clone()),
+        }
+    }
+
     /// The workspace's settings (stored, else the defaults).
     pub async fn settings(&self) -> Result<WorkspaceSettings, ConsoleError> {
         Ok(WorkspaceSettings::load(&self.store, &self.defaults).await?)
@@ -118,9 +139,20 @@ impl Workspace {
         &self,
         frame: Frame,
         actions: &ConnectActions,
+        action_token: ActionTokenView,
     ) -> Result<ConnectionPage, ConsoleError> {
         let row = self.store.connection().await?.unwrap_or_default();
+        // The store's account and health (every replica's calls, through
+        // `record_call`), and this process's own view, which also has the
+        // time of the last error: the later of the two is shown.
+        let info = self.store.connection_info().await?.unwrap_or_default();
         let health = self.budget.health();
+        let last_good_call = info.last_ok_at.max(health.last_good_call);
+        let last_error = match (health.last_error, info.last_error) {
+            (Some((t, e)), _) => Some(format!("{} — {e}", view::time(t))),
+            (None, Some(e)) => Some(e),
+            (None, None) => row.revoked.clone(),
+        };
         let usage = self.budget.usage(USAGE_DAYS).await?;
         let (state, state_text) = if row.revoked.is_some() {
             (
@@ -139,13 +171,10 @@ impl Workspace {
                 state_text,
                 instance_url: row.instance_url.clone(),
                 org_id: row.org_id.clone(),
-                user: row.user_id.clone(),
-                connected_since: None,
-                last_good_call: health.last_good_call.map(view::time),
-                last_error: health
-                    .last_error
-                    .map(|(t, e)| format!("{} — {e}", view::time(t)))
-                    .or(row.revoked.clone()),
+                user: info.username.clone().or(row.user_id.clone()),
+                connected_since: info.connected_at.map(view::time),
+                last_good_call: last_good_call.map(view::time),
+                last_error,
                 connect_action: actions.connect.clone(),
                 disconnect_action: actions.disconnect.clone(),
             },
@@ -160,7 +189,22 @@ impl Workspace {
                 },
             },
             usage: UsageView::of(&usage),
+            action_token,
         })
+    }
+
+    /// Whether the workspace has a Workflow action token (stored, or the
+    /// environment's `ACTION_TOKEN` in single-workspace mode).
+    pub async fn has_action_token(&self, from_env: bool) -> Result<bool, ConsoleError> {
+        Ok(from_env || self.store.action_token_hash().await?.is_some())
+    }
+
+    /// Makes a new Workflow action token and stores its hash (the old one
+    /// stops at once); the token, to show once.
+    pub async fn rotate_action_token(&self) -> Result<String, ConsoleError> {
+        let token = crate::workspaces::session::random_token();
+        self.store.set_action_token(&token).await?;
+        Ok(token)
     }
 
     /// The Settings page: the stored settings, or `typed` (a refused save)

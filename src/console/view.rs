@@ -217,12 +217,25 @@ impl UsageView {
     }
 }
 
+/// The Workflow action's bearer token: whether there is one, where the
+/// action posts, and (once, right after it was made) the token itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ActionTokenView {
+    pub configured: bool,
+    /// The action's URL, for the Workflow's custom action.
+    pub action_url: String,
+    /// Shown on the one page that answers the rotation, never again (the
+    /// store keeps only its hash).
+    pub new_token: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ConnectionPage {
     pub frame: Frame,
     pub org: OrgView,
     pub intercom: IntercomView,
     pub usage: UsageView,
+    pub action_token: ActionTokenView,
 }
 
 pub fn connection(page: &ConnectionPage) -> String {

@@ -97,8 +97,16 @@ fn connection_shows_the_org_intercom_and_the_usage_bar() {
             token_status: "Set".into(),
         },
         usage: UsageView::of(&usage),
+        action_token: ActionTokenView {
+            configured: true,
+            action_url: "https://app.example/actions/salesforce-case".into(),
+            new_token: None,
+        },
     };
     let html = connection(&page).replace("&#x2f;", "/");
+    assert!(html.contains("Rotate the token"));
+    assert!(html.contains("https://app.example/actions/salesforce-case"));
+    assert!(!html.contains("new-action-token"));
     assert!(html.contains("https://globex.my.salesforce.com"));
     assert!(html.contains("00D5e000000Globex"));
     assert!(html.contains(r#"action="/salesforce/disconnect""#));
@@ -138,6 +146,8 @@ fn not_connected_offers_connect_only() {
     let html = connection(&page).replace("&#x2f;", "/");
     assert!(html.contains("Connect Salesforce"));
     assert!(!html.contains(">Disconnect<"));
+    assert!(html.contains("Create a token"));
+    every_post_form_has_the_token(&html);
     assert!(html.contains("The org's usage is not known yet"));
 }
 
@@ -278,7 +288,7 @@ fn sync_errors_list_with_filter_and_actions() {
     assert!(html.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION"));
     assert!(html.contains("Fields: Refund_Amount__c"));
     assert!(html.contains(r#"action="/admin/sync-errors/auto_case:4711/retry""#));
-    assert!(html.contains(r#"action="/admin/sync-errors/auto_case:4711/retry-same""#));
+    assert!(html.contains(r#"action="/admin/sync-errors/auto_case:4711/retry-all""#));
     assert!(html.contains(r#"action="/admin/sync-errors/auto_case:4711/dismiss""#));
     assert!(html.contains("1 error"));
     every_post_form_has_the_token(&html);
@@ -301,4 +311,20 @@ fn sign_in_links_to_intercom() {
     assert!(html.contains("Sign in with Intercom"));
     assert!(html.contains(r#"role="alert">Only admins"#));
     assert!(!html.contains("Sign out"), "no session, no sign-out");
+}
+
+#[test]
+fn a_new_action_token_is_shown_in_a_read_only_box() {
+    let page = ConnectionPage {
+        frame: frame("connection"),
+        action_token: ActionTokenView {
+            configured: true,
+            action_url: "https://app.example/actions/salesforce-case".into(),
+            new_token: Some("0123abcd".into()),
+        },
+        ..ConnectionPage::default()
+    };
+    let html = connection(&page);
+    assert!(html.contains(r#"id="new-action-token" class="mono" readonly value="0123abcd""#));
+    assert!(html.contains("shown only once"));
 }

@@ -9,6 +9,9 @@ mod auto_cases;
 mod budget;
 
 mod connections;
+mod console_browser;
+mod console_http;
+mod console_support;
 mod edge;
 mod form_writes;
 mod forms_http;
