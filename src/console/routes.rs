@@ -46,6 +46,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(registry: Arc<Registry>) -> Rout
         .route("/admin/sync-errors/{id}/retry-all", post(retry_all))
         .route("/admin/sync-errors/{id}/dismiss", post(dismiss))
         .route("/admin/action-token", post(rotate_action_token))
+        .route("/admin/data-connector", post(create_data_connector))
         .with_state(registry)
 }
 
@@ -330,6 +331,72 @@ async fn rotate_action_token(
         StatusCode::OK,
     )
     .await
+}
+
+/// `POST /admin/data-connector`: creates the "Create case in Salesforce"
+/// data connector in the workspace through Intercom's API (2.16), with a
+/// fresh action token in its header (the app keeps only tokens' hashes, so
+/// the connector gets a new one, shown once here too). A connector of that
+/// name already there is left alone: the admin is told where it is.
+async fn create_data_connector(
+    State(registry): State<Arc<Registry>>,
+    admin: Admin,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    use crate::intercom::data_connectors::{case_connector, CONNECTOR_NAME};
+    if let Some(r) = checked_post(&admin, &pairs) {
+        return r;
+    }
+    let c = match Console::of(&registry, admin).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let intercom = &c.tenant.intercom;
+    let refused = |e: crate::intercom::IntercomError| {
+        Notice::error(format!(
+            "Intercom did not create the data connector ({e}). Create it by hand in Settings → \
+             Integrations → Data connectors, with the address and a token below."
+        ))
+    };
+    match intercom.data_connector_named(CONNECTOR_NAME).await {
+        Ok(Some(id)) => {
+            let text = format!(
+                "The workspace already has a data connector named \"{CONNECTOR_NAME}\" (id {id}) in \
+                 Settings → Integrations → Data connectors; nothing was changed. Rotate the token \
+                 below and paste it into its Authorization header, or delete it there and create it \
+                 here again."
+            );
+            return connection_page(&c, Some(Notice::error(text)), None, StatusCode::OK).await;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(workspace = %c.ws.id, error = %e, "data connectors not listed");
+            return connection_page(&c, Some(refused(e)), None, StatusCode::OK).await;
+        }
+    }
+    let token = match c.ws.rotate_action_token().await {
+        Ok(t) => t,
+        Err(e) => return failed(e),
+    };
+    let request = case_connector(
+        &format!("{}/actions/salesforce-case", c.base),
+        &crate::config::Secret::new(token.clone()),
+    );
+    let notice = match intercom.create_data_connector(&request).await {
+        Ok(id) => {
+            tracing::info!(workspace = %c.ws.id, connector = %id, "data connector created");
+            Notice::ok(format!(
+                "\"{CONNECTOR_NAME}\" is created in Intercom as a draft (id {id}): review it and set it \
+                 live in Settings → Integrations → Data connectors, then use it in Workflows, Fin \
+                 and the Help Desk. Its token is the new one below; the old one no longer works."
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(workspace = %c.ws.id, error = %e, "data connector not created");
+            refused(e)
+        }
+    };
+    connection_page(&c, Some(notice), Some(token), StatusCode::OK).await
 }
 
 // ---- Settings -----------------------------------------------------------------

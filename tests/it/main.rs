@@ -10,6 +10,7 @@ mod budget;
 
 mod connections;
 mod console_browser;
+mod console_connector;
 mod console_http;
 mod console_support;
 mod edge;
