@@ -18,7 +18,7 @@ use crate::store::{Store, StoreError};
 use crate::tasks::webhook::Webhooks;
 use crate::tasks::worker::{Fault, Worker};
 use crate::tasks::Tasks;
-use crate::workspaces::{Installed, Registry, RegistryError, Tenant, TenantFactory, TenantParts};
+use crate::workspaces::{Installed, Registry, RegistryError, Tenant, TenantFactory};
 
 pub struct App {
     pub router: Router,
@@ -158,7 +158,7 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
     // The environment's workspace: served in single-workspace mode; built
     // in any case (the app's fields name it for tests and benches).
     let serves_env = config.serves_env_workspace();
-    let (parts, running) = build_tenant(
+    let env = Arc::new(build_tenant(
         &shared,
         TenantSpec {
             key: store.workspace().to_string(),
@@ -174,10 +174,9 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
             installed: None,
             run_worker: serves_env,
         },
-    );
-    let env = Arc::new(Tenant::new(parts, Vec::new()));
-    let mut running = running.into_iter();
-    let worker = running.next();
+    ));
+    // The app owns the environment's worker, as before the registry.
+    let worker = env.take_running().into_iter().next();
     // Writes on any replica drop the person from this one's cache (one
     // cache for every tenant: its keys name the workspace and org).
     let mut invalidations = store.subscribe();
@@ -261,10 +260,7 @@ struct TenantSpec {
 /// One workspace's parts: its Salesforce client and token manager, its
 /// Intercom client, its forms, tasks, cases and sidebar over its scope of
 /// the store, and (when `run_worker`) its queue worker.
-fn build_tenant(
-    shared: &Shared,
-    spec: TenantSpec,
-) -> (TenantParts, Vec<tokio::task::JoinHandle<()>>) {
+fn build_tenant(shared: &Shared, spec: TenantSpec) -> Tenant {
     let config = &shared.config;
     let store = shared.store.for_workspace(&spec.key);
     let auth = TokenManager::new(shared.http.clone(), spec.credentials, store.clone());
@@ -343,7 +339,7 @@ fn build_tenant(
         Webhooks::new(Some((store.clone(), wake.clone())))
             .with_workspace(spec.workspace_id.clone()),
     );
-    let parts = TenantParts {
+    Tenant {
         key: spec.key,
         workspace_id: spec.workspace_id,
         sidebar,
@@ -357,8 +353,8 @@ fn build_tenant(
         wake,
         defaults,
         installed: spec.installed,
-    };
-    (parts, running)
+        running: std::sync::Mutex::new(running),
+    }
 }
 
 /// Installed workspaces' tenants: the connected app's credentials from the
@@ -385,7 +381,7 @@ impl TenantFactory for InstalledTenants {
             .and_then(|u| url::Url::parse(u).ok())
             .unwrap_or(default_login);
         let ws = installed.row.workspace_id.clone();
-        let (parts, running) = build_tenant(
+        let tenant = build_tenant(
             shared,
             TenantSpec {
                 key: ws.clone(),
@@ -404,8 +400,7 @@ impl TenantFactory for InstalledTenants {
             },
         );
         let settings =
-            crate::settings::WorkspaceSettings::load(&parts.store, &parts.defaults).await?;
-        let tenant = Tenant::new(parts, running);
+            crate::settings::WorkspaceSettings::load(&tenant.store, &tenant.defaults).await?;
         tenant.apply_settings(&settings);
         Ok(tenant)
     }

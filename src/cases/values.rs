@@ -61,7 +61,7 @@ pub fn check_mappings(
                     "Intercom has no conversation attribute of that name".into()
                 ));
             };
-            if !compatible(&def.data_type, field.kind) {
+            if !attribute_fits(&def.data_type, field.kind) {
                 return Err(bad(format!(
                     "a {} attribute cannot fill a {} field",
                     def.data_type,
@@ -73,20 +73,21 @@ pub fn check_mappings(
     Ok(())
 }
 
-fn compatible(data_type: &str, kind: FieldKind) -> bool {
+/// Does an Intercom attribute of `data_type` convert into a field of
+/// `kind`? The one rule, for the settings' checks here and the console's:
+/// text takes anything; numbers, checkboxes and dates take their own kind.
+pub fn attribute_fits(data_type: &str, kind: FieldKind) -> bool {
+    use FieldKind as K;
+    let text = matches!(kind, K::Text | K::TextArea | K::Picklist | K::MultiPicklist);
     match data_type {
-        "string" => !matches!(kind, FieldKind::Reference | FieldKind::Other),
-        "integer" | "float" => kind.is_number() || is_text(kind),
-        "boolean" => kind == FieldKind::Boolean || is_text(kind),
-        "date" | "datetime" => {
-            matches!(kind, FieldKind::Date | FieldKind::DateTime) || is_text(kind)
-        }
-        _ => is_text(kind),
+        "string" | "list" => text || matches!(kind, K::Email | K::Phone | K::Url),
+        "integer" => text || kind.is_number(),
+        "float" => text || matches!(kind, K::Double | K::Currency | K::Percent),
+        "boolean" => text || kind == K::Boolean,
+        "date" => text || matches!(kind, K::Date | K::DateTime),
+        "datetime" => text || matches!(kind, K::DateTime | K::Date),
+        _ => text,
     }
-}
-
-fn is_text(kind: FieldKind) -> bool {
-    matches!(kind, FieldKind::Text | FieldKind::TextArea)
 }
 
 /// The mapped attributes as Case fields: each value converted to its

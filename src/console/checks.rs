@@ -81,20 +81,10 @@ fn writable_kind(kind: FieldKind) -> bool {
     !matches!(kind, FieldKind::Other | FieldKind::Reference)
 }
 
-/// Does an Intercom attribute of `data_type` convert into a field of `kind`?
-pub fn attribute_fits(data_type: &str, kind: FieldKind) -> bool {
-    use FieldKind as K;
-    let text = matches!(kind, K::Text | K::TextArea | K::Picklist | K::MultiPicklist);
-    match data_type {
-        "string" | "list" => text || matches!(kind, K::Email | K::Phone | K::Url),
-        "integer" => text || kind.is_number(),
-        "float" => text || matches!(kind, K::Double | K::Currency | K::Percent),
-        "boolean" => text || kind == K::Boolean,
-        "date" => text || matches!(kind, K::Date | K::DateTime),
-        "datetime" => text || matches!(kind, K::DateTime | K::Date),
-        _ => text,
-    }
-}
+/// Does an Intercom attribute of `data_type` convert into a field of
+/// `kind`? (The automatic cases' rule, so the console refuses exactly what
+/// a case write could not convert.)
+pub use crate::cases::values::attribute_fits;
 
 /// Every problem of `s` against `org` (and, when known, the workspace's
 /// conversation attributes). Empty: the settings may be saved.

@@ -257,34 +257,12 @@ impl IntercomClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| IntercomError::Unavailable(e.to_string()))?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| IntercomError::Unavailable(e.to_string()))?;
+        let (status, bytes) = send(req).await?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| IntercomError::Malformed(e.to_string()));
         }
-        // `{"type": "error.list", "errors": [{"code", "message"}]}`
-        let message = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_string))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-        Err(match status {
-            StatusCode::UNAUTHORIZED => IntercomError::Unauthorized,
-            StatusCode::NOT_FOUND => IntercomError::NotFound(path.to_string()),
-            StatusCode::TOO_MANY_REQUESTS => IntercomError::RateLimited,
-            s if s.is_server_error() => IntercomError::Unavailable(format!("HTTP {s}: {message}")),
-            s => IntercomError::Rejected {
-                status: s.as_u16(),
-                message,
-            },
-        })
+        Err(answer_error(status, &bytes, path))
     }
 
     /// `GET /admins/{id}`: a teammate (their email maps them to a Salesforce user).
@@ -415,6 +393,48 @@ fn seg(id: &str) -> String {
 
 /// The conversation in the Intercom Inbox, for links from Salesforce
 /// records (case descriptions, task descriptions) back to it.
+/// Sends `req` and reads the whole answer (a transport failure is
+/// [`IntercomError::Unavailable`]).
+pub(crate) async fn send(
+    req: reqwest::RequestBuilder,
+) -> Result<(StatusCode, bytes::Bytes), IntercomError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| IntercomError::Unavailable(e.to_string()))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| IntercomError::Unavailable(e.to_string()))?;
+    Ok((status, bytes))
+}
+
+/// What an unsuccessful answer about `what` means; the message is the one
+/// of Intercom's `{"type": "error.list", "errors": [{"code", "message"}]}`.
+pub(crate) fn answer_error(status: StatusCode, bytes: &[u8], what: &str) -> IntercomError {
+    let message = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| {
+            let e = &v["errors"][0];
+            e["message"]
+                .as_str()
+                .or(e["code"].as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).chars().take(200).collect());
+    match status {
+        StatusCode::UNAUTHORIZED => IntercomError::Unauthorized,
+        StatusCode::NOT_FOUND => IntercomError::NotFound(what.to_string()),
+        StatusCode::TOO_MANY_REQUESTS => IntercomError::RateLimited,
+        s if s.is_server_error() => IntercomError::Unavailable(format!("HTTP {s}: {message}")),
+        s => IntercomError::Rejected {
+            status: s.as_u16(),
+            message,
+        },
+    }
+}
+
 pub fn conversation_url(workspace_id: &str, conversation_id: &str) -> String {
     format!("https://app.intercom.com/a/inbox/{workspace_id}/inbox/conversation/{conversation_id}")
 }

@@ -41,7 +41,7 @@ pub async fn exchange_code(
     client_id: &str,
     client_secret: &Secret,
 ) -> Result<Secret, IntercomError> {
-    let resp = http
+    let req = http
         .post(token_url.clone())
         .form(&[
             ("code", code),
@@ -49,31 +49,10 @@ pub async fn exchange_code(
             ("client_secret", client_secret.expose()),
         ])
         .header("Accept", "application/json")
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|e| IntercomError::Unavailable(e.to_string()))?;
-    let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| IntercomError::Unavailable(e.to_string()))?;
+        .timeout(Duration::from_secs(10));
+    let (status, bytes) = super::send(req).await?;
     if !status.is_success() {
-        // Never echo the body whole: say what Intercom's error list says.
-        let message = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| {
-                v["errors"][0]["message"]
-                    .as_str()
-                    .or(v["errors"][0]["code"].as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        return Err(match status.as_u16() {
-            401 => IntercomError::Unauthorized,
-            s if s >= 500 => IntercomError::Unavailable(message),
-            s => IntercomError::Rejected { status: s, message },
-        });
+        return Err(super::answer_error(status, &bytes, "the install code"));
     }
     let answer: TokenAnswer =
         serde_json::from_slice(&bytes).map_err(|e| IntercomError::Malformed(e.to_string()))?;

@@ -66,8 +66,8 @@ pub struct Tenant {
     pub defaults: WorkspaceSettings,
     /// Installed with Intercom OAuth (not the environment's workspace).
     pub installed: Option<Installed>,
-    /// The worker and the invalidation listener, stopped on drop.
-    tasks_running: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Its background tasks (the worker), stopped on drop.
+    pub running: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// What the store says of an installed workspace.
@@ -79,30 +79,10 @@ pub struct Installed {
 }
 
 impl Tenant {
-    /// A tenant of these parts; `running` are its background tasks.
-    pub fn new(parts: TenantParts, running: Vec<tokio::task::JoinHandle<()>>) -> Tenant {
-        Tenant {
-            key: parts.key,
-            workspace_id: parts.workspace_id,
-            sidebar: parts.sidebar,
-            tasks: parts.tasks,
-            cases: parts.cases,
-            case_action: parts.case_action,
-            webhooks: parts.webhooks,
-            intercom: parts.intercom,
-            budget: parts.budget,
-            store: parts.store,
-            wake: parts.wake,
-            defaults: parts.defaults,
-            installed: parts.installed,
-            tasks_running: Mutex::new(running),
-        }
-    }
-
     /// Takes the worker's handle out (single-workspace mode: the app owns
     /// it, as before the registry).
     pub fn take_running(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        std::mem::take(&mut *self.tasks_running.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Puts the workspace's settings to work where they are read per
@@ -139,23 +119,6 @@ impl Drop for Tenant {
             h.abort();
         }
     }
-}
-
-/// The parts of a [`Tenant`], as the wiring (`app`) builds them.
-pub struct TenantParts {
-    pub key: String,
-    pub workspace_id: Option<String>,
-    pub sidebar: Arc<Sidebar>,
-    pub tasks: Arc<Tasks>,
-    pub cases: Arc<Cases>,
-    pub case_action: Arc<CaseAction>,
-    pub webhooks: Arc<Webhooks>,
-    pub intercom: Arc<IntercomClient>,
-    pub budget: Budget,
-    pub store: Store,
-    pub wake: Arc<Notify>,
-    pub defaults: WorkspaceSettings,
-    pub installed: Option<Installed>,
 }
 
 /// Builds an installed workspace's tenant from what the store holds (the
@@ -250,6 +213,11 @@ impl Registry {
     /// The tenant serving `workspace_id`: the installed workspace's, else
     /// the environment's when it serves that workspace (or any).
     pub async fn serving(&self, workspace_id: &str) -> Result<Serving, RegistryError> {
+        // The environment's own workspace never asks the store (an install
+        // there only signs its admin in, so no row can shadow it).
+        if self.env_serves_only(workspace_id) {
+            return Ok(Serving::Tenant(self.env.clone().expect("env serves it")));
+        }
         if !workspace_id.is_empty() {
             if let Some(t) = self.installed(workspace_id).await? {
                 return Ok(Serving::Tenant(t));

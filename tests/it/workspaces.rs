@@ -38,6 +38,16 @@ fn text(canvas: &Value) -> String {
     canvas["canvas"]["content"].to_string()
 }
 
+/// Whether org B was asked to revoke a token.
+fn revoked(app: &TestApp) -> bool {
+    app.org_b
+        .as_ref()
+        .unwrap()
+        .requests()
+        .iter()
+        .any(|r| r.path.contains("/services/oauth2/revoke"))
+}
+
 async fn installed_app() -> TestApp {
     TestApp::builder().install().auto_tasks().spawn().await
 }
@@ -218,15 +228,8 @@ async fn disconnect_revokes_the_token_and_the_sidebar_asks_to_connect_again() {
         )
         .await;
     assert!(r.status().is_redirection(), "{}", r.status());
-    let revoked = app
-        .org_b
-        .as_ref()
-        .unwrap()
-        .requests()
-        .iter()
-        .any(|r| r.path.contains("/services/oauth2/revoke"));
     assert!(
-        revoked,
+        revoked(&app),
         "Disconnect revokes the refresh token at Salesforce"
     );
     let canvas = app
@@ -368,14 +371,7 @@ async fn an_uninstall_is_verified_then_deletes_the_workspace() {
         .initialize(&person_in("ws-b", "tony@stark.example"))
         .await;
     assert_eq!(view(&canvas), "not_installed", "{canvas}");
-    let revoked = app
-        .org_b
-        .as_ref()
-        .unwrap()
-        .requests()
-        .iter()
-        .any(|r| r.path.contains("/services/oauth2/revoke"));
-    assert!(revoked, "the Salesforce token was revoked");
+    assert!(revoked(&app), "the Salesforce token was revoked");
 }
 
 #[tokio::test]
