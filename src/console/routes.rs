@@ -117,7 +117,7 @@ impl Console {
 
 /// A console request's query: the `workspace` a link may name (checked
 /// against the session's), and what a redirect after a POST says.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 struct Asked {
     #[serde(default)]
     workspace: Option<String>,
