@@ -68,6 +68,9 @@ pub struct Workspace {
     pub intercom: Arc<crate::intercom::IntercomClient>,
     /// Wakes the worker after a retry (none: no worker in this process).
     pub wake: Option<Arc<tokio::sync::Notify>>,
+    /// The org is the environment's (`SALESFORCE_*`, single-workspace
+    /// mode), not connected here: the console shows it but cannot change it.
+    pub org_from_env: bool,
 }
 
 /// Where the Connection page's buttons go: Connect / Reconnect opens the
@@ -95,6 +98,7 @@ impl Workspace {
             intercom_token: tenant.intercom.is_configured().then_some(true),
             intercom: tenant.intercom.clone(),
             wake: Some(tenant.wake.clone()),
+            org_from_env: tenant.installed.is_none(),
         }
     }
 
@@ -154,7 +158,24 @@ impl Workspace {
             (None, None) => row.revoked.clone(),
         };
         let usage = self.budget.usage(USAGE_DAYS).await?;
-        let (state, state_text) = if row.revoked.is_some() {
+        // The environment's org is not in the store's connection row: its
+        // session (one token refresh at most) says which org it is, or why not.
+        let env_session = match self.org_from_env {
+            true => Some(self.client.session().await),
+            false => None,
+        };
+        let (state, state_text) = if let Some(s) = &env_session {
+            match s {
+                Ok(_) => (
+                    "connected",
+                    "Connected, through the environment's SALESFORCE_* settings".to_string(),
+                ),
+                Err(e) => (
+                    "revoked",
+                    format!("Salesforce refused the environment's connection: {e}"),
+                ),
+            }
+        } else if row.revoked.is_some() {
             (
                 "revoked",
                 "Salesforce refused the connection: reconnect to go on.".to_string(),
@@ -169,9 +190,21 @@ impl Workspace {
             org: OrgView {
                 state,
                 state_text,
-                instance_url: row.instance_url.clone(),
-                org_id: row.org_id.clone(),
-                user: info.username.clone().or(row.user_id.clone()),
+                instance_url: match &env_session {
+                    Some(Ok(s)) => {
+                        Some(s.instance_url.to_string().trim_end_matches('/').to_string())
+                    }
+                    _ => row.instance_url.clone(),
+                },
+                org_id: match &env_session {
+                    Some(Ok(s)) => Some(s.org_id.clone()),
+                    _ => row.org_id.clone(),
+                },
+                user: match &env_session {
+                    Some(Ok(s)) => s.user_id.clone(),
+                    _ => info.username.clone().or(row.user_id.clone()),
+                },
+                from_env: self.org_from_env,
                 connected_since: info.connected_at.map(view::time),
                 last_good_call: last_good_call.map(view::time),
                 last_error,

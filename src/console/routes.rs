@@ -1,7 +1,8 @@
 //! The console's routes, for the signed-in admin's own workspace only:
 //!
 //! - `GET /admin`: the Connection page (without a session: the sign-in
-//!   page, whose link is `/install`, the Intercom OAuth sign-in).
+//!   page, whose link is `/install`, the Intercom OAuth sign-in; the other
+//!   routes send a request without a session straight to `/install`).
 //! - `GET /admin/settings`, `POST /admin/settings`: the Settings form,
 //!   checked against the org's describes (refused: the problems under
 //!   their fields, what was typed kept, nothing saved); a save is put to
@@ -105,11 +106,10 @@ impl Console {
         &self,
         new_token: Option<String>,
     ) -> Result<ActionTokenView, ConsoleError> {
+        let from_env = self.tenant.case_action.token.is_some();
         Ok(ActionTokenView {
-            configured: self
-                .ws
-                .has_action_token(self.tenant.case_action.token.is_some())
-                .await?,
+            configured: self.ws.has_action_token(from_env).await?,
+            from_env,
             action_url: format!("{}/actions/salesforce-case", self.base),
             new_token,
         })
@@ -118,7 +118,7 @@ impl Console {
 
 /// A console request's query: the `workspace` a link may name (checked
 /// against the session's), and what a redirect after a POST says.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 struct Asked {
     #[serde(default)]
     workspace: Option<String>,

@@ -130,6 +130,9 @@ pub struct OrgView {
     pub connected_since: Option<String>,
     pub last_good_call: Option<String>,
     pub last_error: Option<String>,
+    /// The environment's org (`SALESFORCE_*`): no Connect or Disconnect
+    /// here.
+    pub from_env: bool,
     /// Where Connect / Reconnect and Disconnect post.
     pub connect_action: String,
     pub disconnect_action: String,
@@ -222,6 +225,9 @@ impl UsageView {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ActionTokenView {
     pub configured: bool,
+    /// `ACTION_TOKEN` is set (single-workspace mode): it keeps working
+    /// beside a token made here, until it is removed from the environment.
+    pub from_env: bool,
     /// The action's URL, for the Workflow's custom action.
     pub action_url: String,
     /// Shown on the one page that answers the rotation, never again (the

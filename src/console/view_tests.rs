@@ -99,6 +99,7 @@ fn connection_shows_the_org_intercom_and_the_usage_bar() {
         usage: UsageView::of(&usage),
         action_token: ActionTokenView {
             configured: true,
+            from_env: false,
             action_url: "https://app.example/actions/salesforce-case".into(),
             new_token: None,
         },
@@ -107,6 +108,7 @@ fn connection_shows_the_org_intercom_and_the_usage_bar() {
     assert!(html.contains("Rotate the token"));
     assert!(html.contains("https://app.example/actions/salesforce-case"));
     assert!(!html.contains("new-action-token"));
+    assert!(!html.contains("ACTION_TOKEN"));
     assert!(html.contains("https://globex.my.salesforce.com"));
     assert!(html.contains("00D5e000000Globex"));
     assert!(html.contains(r#"action="/salesforce/disconnect""#));
@@ -319,6 +321,7 @@ fn a_new_action_token_is_shown_in_a_read_only_box() {
         frame: frame("connection"),
         action_token: ActionTokenView {
             configured: true,
+            from_env: true,
             action_url: "https://app.example/actions/salesforce-case".into(),
             new_token: Some("0123abcd".into()),
         },
@@ -327,4 +330,28 @@ fn a_new_action_token_is_shown_in_a_read_only_box() {
     let html = connection(&page);
     assert!(html.contains(r#"id="new-action-token" class="mono" readonly value="0123abcd""#));
     assert!(html.contains("shown only once"));
+    assert!(html.contains("rotating here does not stop it"));
+}
+
+#[test]
+fn the_environments_org_offers_no_connect_or_disconnect() {
+    let page = ConnectionPage {
+        frame: frame("connection"),
+        org: OrgView {
+            state: "connected",
+            state_text: "Connected, through the environment's SALESFORCE_* settings".into(),
+            from_env: true,
+            connect_action: "/connect/salesforce".into(),
+            disconnect_action: "/connect/salesforce/disconnect".into(),
+            ..OrgView::default()
+        },
+        ..ConnectionPage::default()
+    };
+    let html = connection(&page);
+    assert!(
+        html.contains("the SALESFORCE_* settings): change it there"),
+        "{html}"
+    );
+    assert!(!html.contains(">Reconnect<") && !html.contains(">Disconnect<"));
+    assert!(!html.contains("Connect Salesforce"));
 }

@@ -570,3 +570,47 @@ async fn sync_errors_are_filtered_by_kind_and_a_retry_without_work_says_so() {
     let all = html(b.get(&format!("{}/admin/sync-errors", app.url)).await).await;
     assert!(all.contains("1 error<") && all.contains("#4711"), "{all}");
 }
+
+#[tokio::test]
+async fn the_environments_workspace_signs_in_to_its_own_console() {
+    let app = TestApp::builder()
+        .install()
+        .workspace("ws-test")
+        .env("ACTION_TOKEN", "env-action-token")
+        .spawn()
+        .await;
+    let mut b = Browser::new();
+    let installed = b.install(&app.url, "ws-test", "admin-env").await;
+    assert_eq!(
+        Browser::location(&installed),
+        format!("{}/admin", app.url),
+        "already connected (the environment's org): straight to the console"
+    );
+    let page = html(b.get(&format!("{}/admin", app.url)).await).await;
+    assert!(
+        page.contains(r#"<p class="state connected">Connected, through the environment"#)
+            && page.contains(sf_sandbox::SANDBOX_ORG_ID)
+            && !page.contains("Connect Salesforce")
+            && !page.contains(">Disconnect<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Rotate the token"),
+        "ACTION_TOKEN counts as a token: {page}"
+    );
+    assert!(page.contains("rotating here does not stop it"), "{page}");
+    // Saved settings reach the environment's sidebar too.
+    let token = csrf(&page);
+    let r = b
+        .post_form(
+            &format!("{}/admin/settings", app.url),
+            &settings_form(&token, "Title\nDepartment", &[]),
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/settings?notice=saved");
+    let after = texts(&app.initialize(&hana_in("ws-test")).await);
+    assert!(
+        after.contains("Department") && !after.contains("Owner"),
+        "{after}"
+    );
+}
