@@ -130,23 +130,6 @@ struct Asked {
     kind: Option<String>,
 }
 
-/// 403 when `asked` names another workspace than the admin's.
-fn other_workspace(admin: &Admin, asked: Option<&str>) -> Option<Response> {
-    let asked = asked.filter(|w| !w.is_empty())?;
-    (asked != admin.workspace_id()).then(|| {
-        tracing::warn!(admin = %admin.session.admin_id, signed_in = %admin.workspace_id(), %asked, "console refused for another workspace");
-        message(
-            StatusCode::FORBIDDEN,
-            "This is another workspace",
-            &format!(
-                "You're signed in as an admin of workspace {}, not {asked}. Sign in with that workspace to manage it.",
-                admin.workspace_id()
-            ),
-            Some(Link::new("Sign in with another workspace", "/install")),
-        )
-    })
-}
-
 fn message(status: StatusCode, title: &str, text: &str, link: Option<Link>) -> Response {
     let page = MessagePage {
         title: title.to_string(),
@@ -248,7 +231,7 @@ fn checked_post(admin: &Admin, pairs: &[(String, String)]) -> Option<Response> {
         tracing::warn!(admin = %admin.session.admin_id, "console form without its token refused");
         return Some(bad_csrf());
     }
-    other_workspace(admin, field(pairs, "workspace"))
+    admin.refuse_other(field(pairs, "workspace"))
 }
 
 // ---- Connection -------------------------------------------------------------
@@ -273,7 +256,7 @@ async fn connection(
         }
         Err(e) => return e.into_response(),
     };
-    if let Some(r) = other_workspace(&admin, asked.workspace.as_deref()) {
+    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
         return r;
     }
     let c = match Console::of(&registry, admin).await {
@@ -407,7 +390,7 @@ async fn settings(
     admin: Admin,
     Query(asked): Query<Asked>,
 ) -> Response {
-    if let Some(r) = other_workspace(&admin, asked.workspace.as_deref()) {
+    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
         return r;
     }
     let c = match Console::of(&registry, admin).await {
@@ -466,7 +449,7 @@ async fn export(
     admin: Admin,
     Query(asked): Query<Asked>,
 ) -> Response {
-    if let Some(r) = other_workspace(&admin, asked.workspace.as_deref()) {
+    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
         return r;
     }
     let c = match Console::of(&registry, admin).await {
@@ -546,7 +529,7 @@ async fn sync_errors(
     admin: Admin,
     Query(asked): Query<Asked>,
 ) -> Response {
-    if let Some(r) = other_workspace(&admin, asked.workspace.as_deref()) {
+    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
         return r;
     }
     let c = match Console::of(&registry, admin).await {

@@ -379,26 +379,6 @@ struct ConnectQuery {
     my_domain: Option<String>,
 }
 
-/// A signed-in admin asking about another workspace than their own.
-fn other_workspace(admin: &Admin, asked: Option<&str>) -> Option<Response> {
-    let asked = asked.filter(|w| !w.is_empty())?;
-    (asked != admin.workspace_id()).then(|| {
-        tracing::warn!(admin = %admin.session.admin_id, signed_in = %admin.workspace_id(), %asked, "admin refused for another workspace");
-        page(
-            StatusCode::FORBIDDEN,
-            MessagePage {
-                title: "This is another workspace".into(),
-                paragraphs: vec![format!(
-                    "You're signed in as an admin of workspace {}, not {asked}. Sign in with that workspace to manage it.",
-                    admin.workspace_id()
-                )],
-                links: vec![Link::new("Sign in with another workspace", "/install")],
-                error: true,
-            },
-        )
-    })
-}
-
 /// `GET /connect/salesforce`: to the org's authorize page.
 async fn connect_salesforce(
     State(InstallState(install)): State<InstallState>,
@@ -406,7 +386,7 @@ async fn connect_salesforce(
     headers: HeaderMap,
     Query(q): Query<ConnectQuery>,
 ) -> Response {
-    if let Some(r) = other_workspace(&admin, q.workspace.as_deref()) {
+    if let Some(r) = admin.refuse_other(q.workspace.as_deref()) {
         return r;
     }
     let Some(flow) = install.flow() else {
@@ -488,7 +468,7 @@ async fn salesforce_callback(
     if workspace != admin.workspace_id()
         || state.admin_id.as_deref() != Some(&admin.session.admin_id)
     {
-        return other_workspace(&admin, Some(&workspace)).unwrap_or_else(|| {
+        return admin.refuse_other(Some(&workspace)).unwrap_or_else(|| {
             refused(
                 StatusCode::FORBIDDEN,
                 "This connection was started by another admin",
@@ -620,7 +600,7 @@ async fn disconnect(
     if !admin.check_csrf(&f.csrf_token) {
         return bad_csrf();
     }
-    if let Some(r) = other_workspace(&admin, f.workspace.as_deref()) {
+    if let Some(r) = admin.refuse_other(f.workspace.as_deref()) {
         return r;
     }
     let store = install.registry.store().for_workspace(admin.workspace_id());

@@ -120,6 +120,32 @@ impl Admin {
     pub fn workspace_id(&self) -> &str {
         &self.session.workspace_id
     }
+
+    /// A 403 page when `asked` (a link's or a form's workspace) is another
+    /// workspace than this session's: an admin acts on their own only.
+    pub fn refuse_other(&self, asked: Option<&str>) -> Option<Response> {
+        let asked = asked.filter(|w| !w.is_empty())?;
+        (asked != self.workspace_id()).then(|| {
+            tracing::warn!(admin = %self.session.admin_id, signed_in = %self.workspace_id(), %asked, "admin refused for another workspace");
+            let page = crate::console::view::MessagePage {
+                title: "This is another workspace".into(),
+                paragraphs: vec![format!(
+                    "You're signed in as an admin of workspace {}, not {asked}. Sign in with that workspace to manage it.",
+                    self.workspace_id()
+                )],
+                links: vec![crate::console::view::Link::new(
+                    "Sign in with another workspace",
+                    "/install",
+                )],
+                error: true,
+            };
+            (
+                axum::http::StatusCode::FORBIDDEN,
+                axum::response::Html(crate::console::view::message_page(&page)),
+            )
+                .into_response()
+        })
+    }
 }
 
 /// Why there is no [`Admin`]: not signed in (→ sign-in), or the store
