@@ -354,6 +354,15 @@ fn chosen_table(c: &mut Vec<Component>, shown: &[Shown]) {
     ));
 }
 
+/// The chosen fields as one line: `Type: Problem · Origin: Chat`.
+fn chosen_line(shown: &[Shown]) -> String {
+    shown
+        .iter()
+        .map(|f| format!("{}: {}", field_label(&f.name), value(&f.value)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// A readable label for a field's API name: the custom suffix dropped,
 /// underscores and camel case split (`LeadSource` → "Lead Source").
 pub fn field_label(api: &str) -> String {
@@ -432,6 +441,23 @@ fn deals(
         format!("**{}**", escape_markup(&shown.name))
     };
     c.push(paragraph(title));
+    if !shown.shown.is_empty() {
+        // The workspace's chosen Opportunity fields, in its order.
+        chosen_table(c, &shown.shown);
+    } else {
+        deal_table(c, shown);
+    }
+    c.push(url_button(
+        "open_opportunity",
+        "Open Opportunity in Salesforce",
+        record_url(ctx.instance_url, "Opportunity", &shown.id),
+    ));
+    others_list(c, opps, shown);
+    Some(shown.id.clone())
+}
+
+/// The built-in rows of the deal view.
+fn deal_table(c: &mut Vec<Component>, shown: &Opportunity) {
     let mut rows = vec![
         ("Stage", value(&shown.stage)),
         (
@@ -454,11 +480,10 @@ fn deals(
         rows.push(("Their role", role.clone()));
     }
     c.push(data_table(rows));
-    c.push(url_button(
-        "open_opportunity",
-        "Open Opportunity in Salesforce",
-        record_url(ctx.instance_url, "Opportunity", &shown.id),
-    ));
+}
+
+/// The person's other opportunities, each a submit that shows it.
+fn others_list(c: &mut Vec<Component>, opps: &[Opportunity], shown: &Opportunity) {
     let others: Vec<&Opportunity> = opps.iter().filter(|o| o.id != shown.id).collect();
     if !others.is_empty() {
         c.push(muted(if others.len() == 1 {
@@ -495,7 +520,6 @@ fn deals(
             disabled: false,
         }));
     }
-    Some(shown.id.clone())
 }
 
 fn lead(c: &mut Vec<Component>, lp: &LeadProfile, ctx: &RenderCtx) {
@@ -556,8 +580,17 @@ fn cases(c: &mut Vec<Component>, cp: &ContactProfile, ctx: &RenderCtx) {
                         Some(s) if !s.is_empty() => format!("{} · {}", k.number, s),
                         _ => k.number.clone(),
                     },
-                    subtitle: Some(value(&k.status)),
-                    tertiary_text: Some(format!("Priority: {}", value(&k.priority))),
+                    // The workspace's chosen Case fields, labelled, in its
+                    // order; else the status and priority.
+                    subtitle: Some(if k.shown.is_empty() {
+                        value(&k.status)
+                    } else {
+                        chosen_line(&k.shown)
+                    }),
+                    tertiary_text: k
+                        .shown
+                        .is_empty()
+                        .then(|| format!("Priority: {}", value(&k.priority))),
                     action: Some(Action::Url {
                         url: record_url(ctx.instance_url, "Case", &k.id),
                     }),

@@ -47,22 +47,38 @@ pub struct PanelFieldNames {
     pub contact: Vec<FieldName>,
     pub account: Vec<FieldName>,
     pub lead: Vec<FieldName>,
+    /// The deal view's Opportunity fields.
+    pub opportunity: Vec<FieldName>,
+    /// The open-case list's Case fields.
+    pub case: Vec<FieldName>,
 }
 
 impl PanelFieldNames {
     /// From settings' lists: only plain field names are kept (the console
     /// checked each against the describe when it was saved).
-    pub fn from_lists(contact: &[String], account: &[String], lead: &[String]) -> PanelFieldNames {
+    pub fn from_lists(
+        contact: &[String],
+        account: &[String],
+        lead: &[String],
+        opportunity: &[String],
+        case: &[String],
+    ) -> PanelFieldNames {
         let names = |l: &[String]| l.iter().filter_map(|n| FieldName::new(n)).collect();
         PanelFieldNames {
             contact: names(contact),
             account: names(account),
             lead: names(lead),
+            opportunity: names(opportunity),
+            case: names(case),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.contact.is_empty() && self.account.is_empty() && self.lead.is_empty()
+        self.contact.is_empty()
+            && self.account.is_empty()
+            && self.lead.is_empty()
+            && self.opportunity.is_empty()
+            && self.case.is_empty()
     }
 
     fn identity(&self) -> String {
@@ -73,10 +89,12 @@ impl PanelFieldNames {
                 .join(",")
         };
         format!(
-            "|fields=c:{};a:{};l:{}",
+            "|fields=c:{};a:{};l:{};o:{};k:{}",
             join(&self.contact),
             join(&self.account),
-            join(&self.lead)
+            join(&self.lead),
+            join(&self.opportunity),
+            join(&self.case)
         )
     }
 }
@@ -246,14 +264,15 @@ fn with_currency(base: &[&'static str], extra: &'static str, multi: bool) -> Vec
     v
 }
 
-fn contact_query(filter: Cond, multi: bool, extra: &[FieldName]) -> Select {
+fn contact_query(filter: Cond, multi: bool, chosen: &PanelFieldNames) -> Select {
     select(CONTACT_FIELDS, "Contact")
-        .also(extra)
+        .also(&chosen.contact)
         .child(
             select(
                 &["Id", "CaseNumber", "Subject", "Status", "Priority"],
                 "Cases",
             )
+            .also(&chosen.case)
             .filter(Cond::eq("IsClosed", false))
             .order_by("CreatedDate", Dir::Desc)
             .limit(50),
@@ -263,6 +282,7 @@ fn contact_query(filter: Cond, multi: bool, extra: &[FieldName]) -> Select {
                 &with_currency(ROLE_FIELDS, "Opportunity.CurrencyIsoCode", multi),
                 "OpportunityContactRoles",
             )
+            .also_through("Opportunity", &chosen.opportunity)
             .order_by("IsPrimary", Dir::Desc)
             .limit(20),
         )
@@ -271,14 +291,15 @@ fn contact_query(filter: Cond, multi: bool, extra: &[FieldName]) -> Select {
         .limit(5)
 }
 
-fn account_query(filter: Cond, multi: bool, extra: &[FieldName]) -> Select {
+fn account_query(filter: Cond, multi: bool, chosen: &PanelFieldNames) -> Select {
     select(ACCOUNT_FIELDS, "Account")
-        .also(extra)
+        .also(&chosen.account)
         .child(
             select(
                 &with_currency(OPPORTUNITY_FIELDS, "CurrencyIsoCode", multi),
                 "Opportunities",
             )
+            .also(&chosen.opportunity)
             .filter(Cond::eq("IsClosed", false))
             .order_by("CloseDate", Dir::Asc)
             .limit(20),
@@ -302,7 +323,7 @@ pub fn plan(
     if let Some(email) = &q.email {
         push(
             "contacts",
-            contact_query(Cond::eq("Email", email.as_str()), multi, &q.fields.contact),
+            contact_query(Cond::eq("Email", email.as_str()), multi, &q.fields),
         );
         push(
             "leads",
@@ -322,7 +343,7 @@ pub fn plan(
                     ),
                 ),
                 multi,
-                &q.fields.account,
+                &q.fields,
             ),
         );
     }
@@ -338,7 +359,7 @@ pub fn plan(
                         .collect(),
                 ),
                 multi,
-                &q.fields.account,
+                &q.fields,
             ),
         );
     }
@@ -411,10 +432,10 @@ fn read_complete(
 /// values (read from the record as answered).
 fn rows_with<T: serde::de::DeserializeOwned>(
     r: SubResponse,
-    names: &[FieldName],
-    set: fn(&mut T, Vec<Shown>),
+    chosen: bool,
+    set: impl Fn(&mut T, &serde_json::Map<String, Value>),
 ) -> Result<Vec<T>, SalesforceError> {
-    if names.is_empty() {
+    if !chosen {
         return Ok(r.into_result::<QueryResult<T>>()?.records);
     }
     r.into_result::<QueryResult<Value>>()?
@@ -424,10 +445,65 @@ fn rows_with<T: serde::de::DeserializeOwned>(
             let mut row: T = serde_json::from_value(v.clone())
                 .map_err(|e| SalesforceError::Malformed(e.to_string()))?;
             let empty = serde_json::Map::new();
-            set(&mut row, shown(v.as_object().unwrap_or(&empty), names));
+            set(&mut row, v.as_object().unwrap_or(&empty));
             Ok(row)
         })
         .collect()
+}
+
+/// The `i`th record of the child subquery `name` of a raw row (`{}` when
+/// it has none): where a child's chosen fields are read.
+fn child<'a>(
+    raw: &'a serde_json::Map<String, Value>,
+    name: &str,
+    i: usize,
+) -> &'a serde_json::Map<String, Value> {
+    static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+    raw.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v["records"].get(i))
+        .and_then(Value::as_object)
+        .unwrap_or(&EMPTY)
+}
+
+/// A contact's chosen fields, and those of its open cases and its roles'
+/// opportunities.
+fn contact_shown(c: &mut ContactRow, raw: &serde_json::Map<String, Value>, f: &PanelFieldNames) {
+    c.shown = shown(raw, &f.contact);
+    if !f.case.is_empty() {
+        for (i, case) in c
+            .cases
+            .iter_mut()
+            .flat_map(|q| q.records.iter_mut())
+            .enumerate()
+        {
+            case.shown = shown(child(raw, "Cases", i), &f.case);
+        }
+    }
+    if !f.opportunity.is_empty() {
+        let roles = c.opportunity_contact_roles.iter_mut();
+        for (i, role) in roles.flat_map(|q| q.records.iter_mut()).enumerate() {
+            let parent = child(raw, "OpportunityContactRoles", i)
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("Opportunity"))
+                .and_then(|(_, v)| v.as_object());
+            if let Some(o) = parent {
+                role.shown = shown(o, &f.opportunity);
+            }
+        }
+    }
+}
+
+/// An account's chosen fields, and those of its open opportunities.
+fn account_shown(a: &mut AccountRow, raw: &serde_json::Map<String, Value>, f: &PanelFieldNames) {
+    a.shown = shown(raw, &f.account);
+    if !f.opportunity.is_empty() {
+        let opps = a.opportunities.iter_mut();
+        for (i, o) in opps.flat_map(|q| q.records.iter_mut()).enumerate() {
+            o.shown = shown(child(raw, "Opportunities", i), &f.opportunity);
+        }
+    }
 }
 
 fn read_answers(
@@ -451,16 +527,24 @@ fn read_answers(
         }
         match r.reference_id.clone().as_str() {
             "contacts" => {
-                a.contacts = rows_with(r, &fields.contact, |c: &mut ContactRow, s| c.shown = s)?
+                a.contacts = rows_with(r, !fields.is_empty(), |c: &mut ContactRow, raw| {
+                    contact_shown(c, raw, fields)
+                })?
             }
-            "leads" => a.leads = rows_with(r, &fields.lead, |l: &mut LeadRow, s| l.shown = s)?,
+            "leads" => {
+                a.leads = rows_with(r, !fields.lead.is_empty(), |l: &mut LeadRow, raw| {
+                    l.shown = shown(raw, &fields.lead)
+                })?
+            }
             "contact_accounts" => {
-                a.contact_accounts =
-                    rows_with(r, &fields.account, |x: &mut AccountRow, s| x.shown = s)?
+                a.contact_accounts = rows_with(r, !fields.is_empty(), |x: &mut AccountRow, raw| {
+                    account_shown(x, raw, fields)
+                })?
             }
             "company_accounts" => {
-                a.company_accounts =
-                    rows_with(r, &fields.account, |x: &mut AccountRow, s| x.shown = s)?
+                a.company_accounts = rows_with(r, !fields.is_empty(), |x: &mut AccountRow, raw| {
+                    account_shown(x, raw, fields)
+                })?
             }
             "organization" => {
                 a.currency = r
@@ -703,16 +787,12 @@ pub async fn fetch_from(
             let contact_id = lead.converted_contact_id.clone().unwrap_or_default();
             let mut follow = vec![client.query_sub(
                 "contacts",
-                &contact_query(
-                    Cond::eq("Id", contact_id.as_str()),
-                    multi,
-                    &q.fields.contact,
-                ),
+                &contact_query(Cond::eq("Id", contact_id.as_str()), multi, &q.fields),
             )];
             if let Some(acc) = &lead.converted_account_id {
                 follow.push(client.query_sub(
                     "contact_accounts",
-                    &account_query(Cond::eq("Id", acc.as_str()), multi, &q.fields.account),
+                    &account_query(Cond::eq("Id", acc.as_str()), multi, &q.fields),
                 ));
             }
             let a = read_complete(&follow, client.composite(&follow).await?, &q.fields)?;
@@ -956,6 +1036,8 @@ mod tests {
             &["Department".into(), "Not a field!".into(), "title".into()],
             &["Industry".into()],
             &[],
+            &["Probability".into(), "StageName".into()],
+            &["Origin".into()],
         ));
         assert_ne!(plain.cache_identity(), chosen.cache_identity());
         assert!(PersonQuery::identity_has_email(
@@ -972,14 +1054,23 @@ mod tests {
             vec!["Department", "title"],
             "only plain names are kept"
         );
-        let soql =
-            contact_query(Cond::eq("Email", "a@b.c"), false, &chosen.fields.contact).to_soql();
+        let soql = contact_query(Cond::eq("Email", "a@b.c"), false, &chosen.fields).to_soql();
         assert!(
             soql.starts_with("SELECT Id, Name, Email, Title, Phone, Owner.Name"),
             "{soql}"
         );
         assert!(soql.contains(", Department, ("), "{soql}");
         assert_eq!(soql.matches("Title").count(), 1, "{soql}");
+        // The cases' and the roles' opportunities' chosen fields ride in
+        // their subqueries, each once.
+        assert!(soql.contains("Priority, Origin FROM Cases"), "{soql}");
+        assert!(
+            soql.contains(", Opportunity.Probability FROM OpportunityContactRoles"),
+            "{soql}"
+        );
+        assert_eq!(soql.matches("Opportunity.StageName").count(), 1, "{soql}");
+        let soql = account_query(Cond::eq("Id", "001"), false, &chosen.fields).to_soql();
+        assert!(soql.contains(", Probability FROM Opportunities"), "{soql}");
     }
 
     #[test]
@@ -1000,6 +1091,7 @@ mod tests {
     #[test]
     fn pick_opportunity_ignores_foreign_ids() {
         let opps = vec![OpportunityRow {
+            shown: Vec::new(),
             id: "006A".into(),
             name: None,
             stage_name: None,

@@ -131,6 +131,10 @@ pub struct AccountRow {
 #[serde(rename_all = "PascalCase")]
 pub struct OpportunityRow {
     pub id: String,
+    /// The workspace's chosen Opportunity fields ([`shown`]); empty: the
+    /// built-in set.
+    #[serde(skip)]
+    pub shown: Vec<Shown>,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -150,6 +154,9 @@ pub struct OpportunityRow {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContactRoleRow {
+    /// The workspace's chosen fields of the role's Opportunity ([`shown`]).
+    #[serde(skip)]
+    pub shown: Vec<Shown>,
     #[serde(default)]
     pub role: Option<String>,
     #[serde(default)]
@@ -185,6 +192,9 @@ pub struct OpportunityParentRow {
 #[serde(rename_all = "PascalCase")]
 pub struct CaseRow {
     pub id: String,
+    /// The workspace's chosen Case fields ([`shown`]); empty: the built-in set.
+    #[serde(skip)]
+    pub shown: Vec<Shown>,
     #[serde(default)]
     pub case_number: Option<String>,
     #[serde(default)]
@@ -267,6 +277,8 @@ pub struct Opportunity {
     pub is_closed: bool,
     /// The person's role on it, when linked through a contact role.
     pub role: Option<String>,
+    /// The workspace's chosen Opportunity fields; empty: the built-in rows.
+    pub shown: Vec<Shown>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -276,6 +288,8 @@ pub struct CaseSummary {
     pub subject: Option<String>,
     pub status: Option<String>,
     pub priority: Option<String>,
+    /// The workspace's chosen Case fields; empty: the built-in line.
+    pub shown: Vec<Shown>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -331,6 +345,7 @@ impl OpportunityRow {
             owner: owner_name(self.owner),
             is_closed: self.is_closed.unwrap_or(false),
             role: None,
+            shown: self.shown,
         }
     }
 }
@@ -349,6 +364,7 @@ impl ContactRoleRow {
             owner: owner_name(o.owner),
             is_closed: o.is_closed.unwrap_or(false),
             role: self.role,
+            shown: self.shown,
         })
     }
 }
@@ -361,6 +377,7 @@ impl CaseRow {
             subject: self.subject,
             status: self.status,
             priority: self.priority,
+            shown: self.shown,
         }
     }
 }

@@ -118,6 +118,23 @@ impl std::fmt::Display for FieldName {
 }
 
 impl Select {
+    /// Adds `relationship.field` for each of `fields` not selected yet
+    /// (`relationship` is the code's, e.g. `Opportunity` on a contact role;
+    /// the fields are identifiers, so nothing typed changes the query).
+    pub fn also_through(mut self, relationship: &'static str, fields: &[FieldName]) -> Self {
+        for f in fields {
+            let path = format!("{relationship}.{}", f.as_str());
+            if !self
+                .fields
+                .iter()
+                .any(|have| have.eq_ignore_ascii_case(&path))
+            {
+                self.fields.push(Cow::Owned(path));
+            }
+        }
+        self
+    }
+
     /// Adds `fields` the query does not select yet (SOQL refuses a field
     /// selected twice, whatever its case).
     pub fn also(mut self, fields: &[FieldName]) -> Self {

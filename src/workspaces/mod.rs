@@ -94,7 +94,13 @@ impl Tenant {
         let p = &settings.panels;
         self.sidebar.profiles().set_panel_fields(
             None,
-            crate::salesforce::lookup::PanelFieldNames::from_lists(&p.contact, &p.account, &p.lead),
+            crate::salesforce::lookup::PanelFieldNames::from_lists(
+                &p.contact,
+                &p.account,
+                &p.lead,
+                &p.opportunity,
+                &p.case,
+            ),
         );
     }
 

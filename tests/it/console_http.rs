@@ -614,3 +614,51 @@ async fn the_environments_workspace_signs_in_to_its_own_console() {
         "{after}"
     );
 }
+
+#[tokio::test]
+async fn saved_opportunity_and_case_fields_reach_the_deal_view_and_the_case_list() {
+    use crate::common::submit_from;
+    let app = app().await;
+    let (mut b, token) = signed_in(&app, "ws-a", "admin-a").await;
+    let r = b
+        .post_form(
+            &format!("{}/admin/settings", app.url),
+            &settings_form(
+                &token,
+                "",
+                &[
+                    ("panels.opportunity", "Probability\nType"),
+                    ("panels.case", "Origin"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/settings?notice=saved");
+    let init = hana_in("ws-a");
+    let summary = app.initialize(&init).await;
+    let deals = app
+        .submit(&submit_from(
+            &init,
+            &summary,
+            "tab",
+            serde_json::json!({"tab": "tab_deals"}),
+        ))
+        .await;
+    let t = texts(&deals);
+    assert!(t.contains("Probability") && t.contains("90"), "{t}");
+    assert!(
+        !t.contains("Close date"),
+        "the chosen rows replace the built-in ones: {t}"
+    );
+    let cases = app
+        .submit(&submit_from(
+            &init,
+            &summary,
+            "show_cases",
+            serde_json::json!({}),
+        ))
+        .await;
+    let line = cases.to_string();
+    assert!(line.contains("Origin: Email"), "{line}");
+    assert!(!line.contains("Priority: "), "{line}");
+}

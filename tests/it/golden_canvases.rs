@@ -612,6 +612,8 @@ async fn configured_panel_fields_match_their_goldens() {
             &names(&["Title", "Phone", "Department", "LeadSource"]),
             &names(&["Industry", "NumberOfEmployees", "Website"]),
             &names(&["Status", "Rating", "Company"]),
+            &names(&["StageName", "Probability", "Type"]),
+            &names(&["Type", "Origin"]),
         ),
     );
     let hana = person(
@@ -634,6 +636,34 @@ async fn configured_panel_fields_match_their_goldens() {
     )
     .await;
     check_golden("contact_account_tab_configured_fields", &account);
+    // The deal view's chosen Opportunity fields replace its built-in rows.
+    let deals = render(
+        &app,
+        &submit_from(&hana, &summary, "tab", json!({"tab": "tab_deals"})),
+        true,
+    )
+    .await;
+    check_golden("contact_deals_tab_configured_fields", &deals);
+    let t = texts(&deals);
+    assert!(t.contains("Probability"), "{t}");
+    assert!(
+        !t.contains("Close date"),
+        "the built-in rows are replaced: {t}"
+    );
+    // The open-case list shows the chosen Case fields on each case.
+    let cases = render(
+        &app,
+        &submit_from(&hana, &summary, "show_cases", json!({})),
+        true,
+    )
+    .await;
+    check_golden("contact_case_list_configured_fields", &cases);
+    let line = cases.to_string();
+    assert!(
+        line.contains("Type: ") && line.contains("Origin: "),
+        "{line}"
+    );
+    assert!(!line.contains("Priority: "), "{line}");
     let lead = render(
         &app,
         &person("lead", Some("lena@initech.example"), None),
