@@ -20,7 +20,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -113,6 +114,62 @@ impl Console {
             action_url: format!("{}/actions/salesforce-case", self.base),
             new_token,
         })
+    }
+}
+
+/// A signed-in admin's console request for their own workspace: the
+/// session checked, a `workspace` the query names checked against it, the
+/// tenant loaded; the rejection is the page saying why.
+impl<S> FromRequestParts<S> for Console
+where
+    S: Send + Sync,
+    Arc<Registry>: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Console, Response> {
+        let admin = Admin::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(asked) = Query::<Asked>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
+            return Err(r);
+        }
+        Console::of(&Arc::<Registry>::from_ref(state), admin).await
+    }
+}
+
+/// A console form post: the form read, its CSRF token and `workspace`
+/// checked against the session, then the tenant loaded. Nothing is acted
+/// on before those checks pass.
+pub struct Posted {
+    c: Console,
+    pairs: Vec<(String, String)>,
+}
+
+impl<S> FromRequest<S> for Posted
+where
+    S: Send + Sync,
+    Arc<Registry>: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Posted, Response> {
+        let (mut parts, body) = req.into_parts();
+        let admin = Admin::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Form(pairs) =
+            Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        if let Some(r) = checked_post(&admin, &pairs) {
+            return Err(r);
+        }
+        let c = Console::of(&Arc::<Registry>::from_ref(state), admin).await?;
+        Ok(Posted { c, pairs })
     }
 }
 
@@ -288,18 +345,7 @@ async fn connection_page(
 }
 
 /// `POST /admin/action-token`: a new token, shown on the answer only.
-async fn rotate_action_token(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(r) = checked_post(&admin, &pairs) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn rotate_action_token(Posted { c, .. }: Posted) -> Response {
     let token = match c.ws.rotate_action_token().await {
         Ok(t) => t,
         Err(e) => return failed(e),
@@ -321,19 +367,8 @@ async fn rotate_action_token(
 /// fresh action token in its header (the app keeps only tokens' hashes, so
 /// the connector gets a new one, shown once here too). A connector of that
 /// name already there is left alone: the admin is told where it is.
-async fn create_data_connector(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+async fn create_data_connector(Posted { c, .. }: Posted) -> Response {
     use crate::intercom::data_connectors::{case_connector, CONNECTOR_NAME};
-    if let Some(r) = checked_post(&admin, &pairs) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let intercom = &c.tenant.intercom;
     let refused = |e: crate::intercom::IntercomError| {
         Notice::error(format!(
@@ -385,18 +420,7 @@ async fn create_data_connector(
 // ---- Settings -----------------------------------------------------------------
 
 /// `GET /admin/settings`.
-async fn settings(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Query(asked): Query<Asked>,
-) -> Response {
-    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn settings(c: Console, Query(asked): Query<Asked>) -> Response {
     let frame = c.frame("settings", notice_of(&asked)).await;
     let attributes = c.ws.attributes().await.unwrap_or_default();
     match c.ws.settings_page(frame, &attributes, None).await {
@@ -407,18 +431,7 @@ async fn settings(
 
 /// `POST /admin/settings`: saved and put to work, or the form again with
 /// the problems (422).
-async fn save_settings(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(r) = checked_post(&admin, &pairs) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn save_settings(Posted { c, pairs }: Posted) -> Response {
     let typed = SettingsForm::parse(&pairs);
     let attributes = c.ws.attributes().await;
     match c.ws.save_form(&typed, attributes.as_deref()).await {
@@ -444,18 +457,7 @@ async fn save_settings(
 }
 
 /// `GET /admin/settings/export`: the workspace's settings file.
-async fn export(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Query(asked): Query<Asked>,
-) -> Response {
-    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn export(c: Console) -> Response {
     let text = match c.ws.export().await {
         Ok(t) => t,
         Err(e) => return failed(e),
@@ -485,18 +487,7 @@ async fn export(
 
 /// `POST /admin/settings/import` (`toml`: the file's text, pasted or read
 /// into the box by the page).
-async fn import(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(r) = checked_post(&admin, &pairs) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn import(Posted { c, pairs }: Posted) -> Response {
     let text = field(&pairs, "toml").unwrap_or_default().to_string();
     let attributes = c.ws.attributes().await;
     match c.ws.import(&text, attributes.as_deref()).await {
@@ -524,18 +515,7 @@ async fn import(
 // ---- Sync errors ----------------------------------------------------------------
 
 /// `GET /admin/sync-errors?kind=`.
-async fn sync_errors(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Query(asked): Query<Asked>,
-) -> Response {
-    if let Some(r) = admin.refuse_other(asked.workspace.as_deref()) {
-        return r;
-    }
-    let c = match Console::of(&registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn sync_errors(c: Console, Query(asked): Query<Asked>) -> Response {
     let frame = c.frame("sync_errors", notice_of(&asked)).await;
     match c
         .ws
@@ -554,50 +534,23 @@ enum SyncAction {
     Dismiss,
 }
 
-async fn retry(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    sync_action(&registry, admin, &id, &pairs, SyncAction::Retry).await
+async fn retry(Path(id): Path<String>, posted: Posted) -> Response {
+    sync_action(posted, &id, SyncAction::Retry).await
 }
 
-async fn retry_all(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    sync_action(&registry, admin, &id, &pairs, SyncAction::RetryAll).await
+async fn retry_all(Path(id): Path<String>, posted: Posted) -> Response {
+    sync_action(posted, &id, SyncAction::RetryAll).await
 }
 
-async fn dismiss(
-    State(registry): State<Arc<Registry>>,
-    admin: Admin,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    sync_action(&registry, admin, &id, &pairs, SyncAction::Dismiss).await
+async fn dismiss(Path(id): Path<String>, posted: Posted) -> Response {
+    sync_action(posted, &id, SyncAction::Dismiss).await
 }
 
 /// Retry, Retry all with the same cause, Dismiss: only on a sync error of
 /// the admin's workspace (the store is scoped to it, so another
 /// workspace's id is not found there and is refused).
-async fn sync_action(
-    registry: &Registry,
-    admin: Admin,
-    id: &str,
-    pairs: &[(String, String)],
-    action: SyncAction,
-) -> Response {
-    if let Some(r) = checked_post(&admin, pairs) {
-        return r;
-    }
-    let c = match Console::of(registry, admin).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn sync_action(Posted { c, pairs }: Posted, id: &str, action: SyncAction) -> Response {
+    let pairs = &pairs;
     match c.ws.store.sync_error(id).await {
         Ok(Some(_)) => {}
         Ok(None) => {
