@@ -56,3 +56,92 @@ async fn no_secret_or_token_is_ever_logged() {
         assert!(!log.contains(secret), "{secret:?} reached the logs:\n{log}");
     }
 }
+
+// The install, connect, disconnect and uninstall of a workspace: its
+// Intercom token, its Salesforce tokens, the PKCE verifier's state, the
+// session cookie and its form token never reach the logs.
+#[tokio::test(flavor = "current_thread")]
+async fn no_token_of_an_installed_workspace_is_ever_logged() {
+    use common::browser::Browser;
+    let captured = common::logs::capture();
+    let app = TestApp::builder()
+        .install()
+        .workspace("ws-test")
+        .spawn()
+        .await;
+    let mut b = Browser::new();
+    let done = b.install(&app.url, "ws-b", "admin-b").await;
+    assert!(done.status().is_redirection());
+    let page = b.connect(&app.url, "").await.text().await.unwrap();
+    assert!(page.contains("Salesforce is connected"), "{page}");
+    let render = |email: &str| {
+        serde_json::to_value(
+            sf_inbox::canvas::CanvasRequestBuilder::new("ws-b")
+                .contact("user", Some(email))
+                .conversation("4711")
+                .build(),
+        )
+        .unwrap()
+    };
+    let store = app.registry.store().for_workspace("ws-b");
+    // The refresh token the connect stored, and (the sandbox rotates) the
+    // one the first render's refresh stored with its access token.
+    let connected = store.connection().await.unwrap().unwrap();
+    app.initialize(&render("tony@stark.example")).await;
+    let row = store.connection().await.unwrap().unwrap();
+    let refresh = row.refresh_token.clone().unwrap();
+    let access = row.access_token.clone();
+    let cookie = b.cookie(&app.url, "sf_inbox_session").unwrap();
+    let csrf = app
+        .registry
+        .store()
+        .session(&cookie)
+        .await
+        .unwrap()
+        .unwrap()
+        .csrf_token;
+    let r = b
+        .post_form(
+            &format!("{}/connect/salesforce/disconnect", app.url),
+            &[("csrf_token", csrf.expose())],
+        )
+        .await;
+    assert!(r.status().is_redirection());
+    // Its Intercom token, before Intercom forgets it.
+    let intercom_token = app
+        .intercom
+        .installs()
+        .into_iter()
+        .find(|i| i.workspace_id == "ws-b")
+        .unwrap()
+        .token;
+    app.intercom.uninstall("ws-b");
+    let r = app
+        .http
+        .post(format!("{}/intercom/uninstall", app.url))
+        .json(&json!({"app_id": "ws-b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let log = captured.text();
+    assert!(
+        log.contains("workspace installed") && log.contains("Salesforce connected"),
+        "the capture saw the install and the connect:\n{log}"
+    );
+    let mut secrets = vec![
+        refresh.expose().to_string(),
+        cookie.clone(),
+        csrf.expose().to_string(),
+        intercom_token,
+    ];
+    secrets.extend(access.map(|a| a.expose().to_string()));
+    secrets.extend(connected.refresh_token.map(|t| t.expose().to_string()));
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "{secret:?} reached the logs:\n{log}"
+        );
+    }
+}
