@@ -201,11 +201,10 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
         .install
         .as_ref()
         .map(|_| Arc::new(InstalledTenants(shared.clone())) as Arc<dyn TenantFactory>);
-    let registry = Arc::new(Registry::new(
-        store.clone(),
-        serves_env.then(|| env.clone()),
-        factory,
-    ));
+    let registry = Arc::new(
+        Registry::new(store.clone(), serves_env.then(|| env.clone()), factory)
+            .with_connect_logins(config.connect_logins.clone()),
+    );
     registry.set_public_base(&config.public_base(config.bind_addr));
     let install = config.install.as_ref().map(|settings| {
         Arc::new(crate::workspaces::routes::Install::new(

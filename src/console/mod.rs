@@ -79,6 +79,8 @@ pub struct Workspace {
 pub struct ConnectActions {
     pub connect: String,
     pub disconnect: String,
+    /// The login hosts Connect offers.
+    pub logins: Vec<view::LoginOption>,
 }
 
 impl Workspace {
@@ -210,6 +212,7 @@ impl Workspace {
                 last_error,
                 connect_action: actions.connect.clone(),
                 disconnect_action: actions.disconnect.clone(),
+                logins: actions.logins.clone(),
             },
             intercom: IntercomView {
                 workspace_id: self.id.clone(),

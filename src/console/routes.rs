@@ -59,6 +59,8 @@ struct Console {
     ws: Workspace,
     /// The app's public URL (the action's address).
     base: String,
+    /// The login hosts Connect offers.
+    logins: Vec<crate::config::LoginChoice>,
 }
 
 impl Console {
@@ -73,6 +75,7 @@ impl Console {
                     tenant,
                     ws,
                     base: registry.public_base(),
+                    logins: registry.connect_logins().to_vec(),
                 })
             }
             Ok(None) => Err(message(
@@ -333,6 +336,14 @@ async fn connection_page(
     let actions = ConnectActions {
         connect: "/connect/salesforce".to_string(),
         disconnect: "/connect/salesforce/disconnect".to_string(),
+        logins: c
+            .logins
+            .iter()
+            .map(|l| view::LoginOption {
+                key: l.key.clone(),
+                label: l.label.clone(),
+            })
+            .collect(),
     };
     let token = match c.action_token(new_token).await {
         Ok(t) => t,

@@ -136,6 +136,16 @@ pub struct OrgView {
     /// Where Connect / Reconnect and Disconnect post.
     pub connect_action: String,
     pub disconnect_action: String,
+    /// The login hosts Connect offers (`login` values and labels); a My
+    /// Domain can be typed instead.
+    pub logins: Vec<LoginOption>,
+}
+
+/// A login host the Connect form offers.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginOption {
+    pub key: String,
+    pub label: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

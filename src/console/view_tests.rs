@@ -88,6 +88,7 @@ fn connection_shows_the_org_intercom_and_the_usage_bar() {
             last_error: Some("2026-03-02 09:00 UTC — REQUEST_LIMIT_EXCEEDED".into()),
             connect_action: "/connect/salesforce".into(),
             disconnect_action: "/salesforce/disconnect".into(),
+            logins: Vec::new(),
             ..OrgView::default()
         },
         intercom: IntercomView {
@@ -141,6 +142,7 @@ fn not_connected_offers_connect_only() {
             state_text: "Not connected".into(),
             connect_action: "/connect/salesforce".into(),
             disconnect_action: "/x".into(),
+            logins: Vec::new(),
             ..OrgView::default()
         },
         ..ConnectionPage::default()
@@ -343,6 +345,7 @@ fn the_environments_org_offers_no_connect_or_disconnect() {
             from_env: true,
             connect_action: "/connect/salesforce".into(),
             disconnect_action: "/connect/salesforce/disconnect".into(),
+            logins: Vec::new(),
             ..OrgView::default()
         },
         ..ConnectionPage::default()

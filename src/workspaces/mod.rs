@@ -169,6 +169,8 @@ pub struct Registry {
     factory: Option<Arc<dyn TenantFactory>>,
     /// The app's base URL (`PUBLIC_URL`) for the install and connect links.
     public_base: RwLock<String>,
+    /// The login hosts an admin connects through (`Config::connect_logins`).
+    connect_logins: Vec<crate::config::LoginChoice>,
 }
 
 impl Registry {
@@ -186,7 +188,18 @@ impl Registry {
             loading: tokio::sync::Mutex::new(()),
             factory,
             public_base: RwLock::new(String::new()),
+            connect_logins: Vec::new(),
         }
+    }
+
+    /// The login hosts the console's Connect offers.
+    pub fn with_connect_logins(mut self, logins: Vec<crate::config::LoginChoice>) -> Registry {
+        self.connect_logins = logins;
+        self
+    }
+
+    pub fn connect_logins(&self) -> &[crate::config::LoginChoice] {
+        &self.connect_logins
     }
 
     /// Where the app is reached (known once the server is bound).

@@ -662,3 +662,25 @@ async fn saved_opportunity_and_case_fields_reach_the_deal_view_and_the_case_list
     assert!(line.contains("Origin: Email"), "{line}");
     assert!(!line.contains("Priority: "), "{line}");
 }
+
+#[tokio::test]
+async fn the_connection_page_offers_the_login_hosts_and_a_my_domain() {
+    let app = app().await;
+    let (mut b, _token) = signed_in(&app, "ws-a", "admin-a").await;
+    let page = html(b.get(&format!("{}/admin", app.url)).await).await;
+    assert!(
+        page.contains(r#"<option value="org-b">Sandbox org B</option>"#)
+            && page.contains(r#"<option value="org-a">Sandbox org A</option>"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="my_domain""#), "{page}");
+    // The form's Reconnect through org B goes to org B's authorize page.
+    let r = b
+        .get(&format!(
+            "{}/connect/salesforce?login=org-b&my_domain=",
+            app.url
+        ))
+        .await;
+    let to = Browser::location(&r);
+    assert!(to.starts_with(&app.org_b.as_ref().unwrap().url()), "{to}");
+}
