@@ -170,6 +170,7 @@ pub fn build_with(config: &Config, store: Store, extras: Extras) -> Result<App, 
                 refresh_token: org.refresh_token.clone(),
             },
             intercom_token: config.intercom_access_token.clone(),
+            intercom_base: config.intercom_api_url.clone(),
             action_token: config.action_token.clone(),
             installed: None,
             run_worker: serves_env,
@@ -251,6 +252,9 @@ struct TenantSpec {
     workspace_id: Option<String>,
     credentials: Credentials,
     intercom_token: Option<crate::config::Secret>,
+    /// The Intercom REST host: `INTERCOM_API_URL`, else (an installed
+    /// workspace) its region's; `None`: by each call's region.
+    intercom_base: Option<url::Url>,
     action_token: Option<crate::config::Secret>,
     installed: Option<Installed>,
     run_worker: bool,
@@ -267,7 +271,7 @@ fn build_tenant(shared: &Shared, spec: TenantSpec) -> Tenant {
     let intercom = Arc::new(IntercomClient::new(
         shared.http.clone(),
         spec.intercom_token,
-        config.intercom_api_url.clone(),
+        spec.intercom_base,
     ));
     let client = SalesforceClient::new(
         shared.http.clone(),
@@ -393,6 +397,10 @@ impl TenantFactory for InstalledTenants {
                     refresh_token: None,
                 },
                 intercom_token: installed.row.intercom_token.clone(),
+                // Its token works on its region's host only.
+                intercom_base: Some(shared.config.intercom_api_url.clone().unwrap_or_else(|| {
+                    IntercomClient::region_url(installed.row.region.as_deref())
+                })),
                 action_token: None,
                 installed: Some(installed),
                 run_worker: true,

@@ -413,3 +413,28 @@ async fn a_workspace_installed_on_one_replica_is_served_by_another() {
     assert_eq!(view(&served), "summary", "{served}");
     assert!(text(&served).contains("Tony Stark"));
 }
+
+#[tokio::test]
+async fn an_installed_workspace_calls_intercom_on_its_own_regions_host() {
+    let org = start_org().await;
+    let config = config_for(&org, &[("INTERCOM_CLIENT_ID", "cid")]);
+    let store = sf_inbox::store::Store::memory();
+    let app = sf_inbox::app::build(&config, store.clone()).unwrap();
+    store
+        .save_workspace(&sf_inbox::store::WorkspaceRow {
+            workspace_id: "ws-eu".into(),
+            name: None,
+            region: Some("eu".into()),
+            intercom_token: Some(sf_inbox::config::Secret::new("t")),
+            installed_by: None,
+            installed_at: Some(chrono::Utc::now()),
+        })
+        .await
+        .unwrap();
+    let tenant = app.registry.installed("ws-eu").await.unwrap().unwrap();
+    assert_eq!(
+        tenant.intercom.base_url(None).as_str(),
+        "https://api.eu.intercom.io/",
+        "whatever region a call names"
+    );
+}
