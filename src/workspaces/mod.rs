@@ -235,7 +235,9 @@ impl Registry {
         // The environment's own workspace never asks the store (an install
         // there only signs its admin in, so no row can shadow it).
         if self.env_serves_only(workspace_id) {
-            return Ok(Serving::Tenant(self.env.clone().expect("env serves it")));
+            if let Some(env) = &self.env {
+                return Ok(Serving::Tenant(env.clone()));
+            }
         }
         if !workspace_id.is_empty() {
             if let Some(t) = self.installed(workspace_id).await? {
@@ -243,11 +245,7 @@ impl Registry {
             }
         }
         match &self.env {
-            Some(env)
-                if env.workspace_id.is_none()
-                    || env.workspace_id.as_deref() == Some(workspace_id)
-                    || !self.installs() =>
-            {
+            Some(env) if env.workspace_id.is_none() || !self.installs() => {
                 // Without install routes the environment's tenant answers
                 // everything, refusing other workspaces itself (as before).
                 Ok(Serving::Tenant(env.clone()))
