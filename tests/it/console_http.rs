@@ -139,30 +139,26 @@ async fn a_form_without_its_token_is_refused_and_nothing_changes() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "token {presented:?}");
         assert!(html(r).await.contains("This form has expired"));
-        let r = b
-            .post_form(
-                &format!("{}/admin/sync-errors/{error}/dismiss", app.url),
-                &[("csrf_token", presented)],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        let r = b
-            .post_form(
-                &format!("{}/admin/action-token", app.url),
-                &[("csrf_token", presented)],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        let r = b
-            .post_form(
-                &format!("{}/admin/settings/import", app.url),
-                &[
-                    ("csrf_token", presented),
-                    ("toml", "[budget]\ndaily_cap = 7\n"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // Every other form, each with what it would change.
+        let others: [(String, Vec<(&str, &str)>); 4] = [
+            (format!("/admin/sync-errors/{error}/dismiss"), vec![]),
+            ("/admin/action-token".to_string(), vec![]),
+            ("/admin/data-connector".to_string(), vec![]),
+            (
+                "/admin/settings/import".to_string(),
+                vec![("toml", "[budget]\ndaily_cap = 7\n")],
+            ),
+        ];
+        for (path, extra) in others {
+            let mut form = vec![("csrf_token", presented)];
+            form.extend(extra);
+            let r = b.post_form(&format!("{}{path}", app.url), &form).await;
+            assert_eq!(
+                r.status(),
+                StatusCode::FORBIDDEN,
+                "{path} with {presented:?}"
+            );
+        }
     }
     let file = b
         .get(&format!("{}/admin/settings/export", app.url))
@@ -179,6 +175,10 @@ async fn a_form_without_its_token_is_refused_and_nothing_changes() {
     assert!(
         store.action_token_hash().await.unwrap().is_none(),
         "no token made"
+    );
+    assert!(
+        app.intercom.data_connectors().is_empty(),
+        "no data connector made"
     );
 }
 
