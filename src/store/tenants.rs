@@ -143,6 +143,11 @@ impl CallMarks {
 
 /// The SQLite form of a statement written with PostgreSQL's `$n`
 /// parameters (`?n`: the same numbers).
+/// Deletes one workspace's rows of table `t` (one of [`WORKSPACE_TABLES`]).
+fn delete_from(t: &str) -> String {
+    format!("DELETE FROM {t} WHERE workspace_id = $1")
+}
+
 fn lite(sql: &str) -> String {
     sql.replace('$', "?")
 }
@@ -254,19 +259,17 @@ impl Store {
             row.installed_by.clone(),
         );
         let (at, now) = (ms(row.installed_at), self.clock.now_ms());
+        const UPSERT: &str = "INSERT INTO workspaces (workspace_id, created_at, name, region,
+                 intercom_token, installed_by, installed_at, uninstalled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+             ON CONFLICT (workspace_id) DO UPDATE SET name = EXCLUDED.name,
+                 region = EXCLUDED.region, intercom_token = EXCLUDED.intercom_token,
+                 installed_by = EXCLUDED.installed_by,
+                 installed_at = EXCLUDED.installed_at, uninstalled_at = NULL";
         match &self.backend {
             Backend::Sqlite(s) => {
                 s.run(move |c| {
-                    c.execute(
-                        "INSERT INTO workspaces (workspace_id, created_at, name, region,
-                             intercom_token, installed_by, installed_at, uninstalled_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)
-                         ON CONFLICT (workspace_id) DO UPDATE SET name = excluded.name,
-                             region = excluded.region, intercom_token = excluded.intercom_token,
-                             installed_by = excluded.installed_by,
-                             installed_at = excluded.installed_at, uninstalled_at = NULL",
-                        params![id, now, name, region, token, by, at],
-                    )?;
+                    c.execute(&lite(UPSERT), params![id, now, name, region, token, by, at])?;
                     Ok(())
                 })
                 .await
@@ -274,16 +277,7 @@ impl Store {
             Backend::Postgres(p) => {
                 p.client()
                     .await?
-                    .execute(
-                        "INSERT INTO workspaces (workspace_id, created_at, name, region,
-                             intercom_token, installed_by, installed_at, uninstalled_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
-                         ON CONFLICT (workspace_id) DO UPDATE SET name = EXCLUDED.name,
-                             region = EXCLUDED.region, intercom_token = EXCLUDED.intercom_token,
-                             installed_by = EXCLUDED.installed_by,
-                             installed_at = EXCLUDED.installed_at, uninstalled_at = NULL",
-                        &[&id, &now, &name, &region, &token, &by, &at],
-                    )
+                    .execute(UPSERT, &[&id, &now, &name, &region, &token, &by, &at])
                     .await?;
                 Ok(())
             }
@@ -294,27 +288,19 @@ impl Store {
     pub async fn workspace_row(&self, id: &str) -> Result<Option<WorkspaceRow>, StoreError> {
         self.ready().await?;
         let id = id.to_string();
+        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = $1");
         let raw = match &self.backend {
             Backend::Sqlite(s) => {
                 s.run(move |c| {
-                    Ok(c.query_row(
-                        &format!(
-                            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = ?1"
-                        ),
-                        params![id],
-                        sqlite_workspace,
-                    )
-                    .optional()?)
+                    Ok(c.query_row(&lite(&sql), params![id], sqlite_workspace)
+                        .optional()?)
                 })
                 .await?
             }
             Backend::Postgres(p) => p
                 .client()
                 .await?
-                .query_opt(
-                    &format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = $1"),
-                    &[&id],
-                )
+                .query_opt(&sql, &[&id])
                 .await?
                 .as_ref()
                 .map(pg_workspace),
@@ -367,10 +353,7 @@ impl Store {
                 s.run(move |c| {
                     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     for t in WORKSPACE_TABLES {
-                        tx.execute(
-                            &format!("DELETE FROM {t} WHERE workspace_id = ?1"),
-                            params![id],
-                        )?;
+                        tx.execute(&lite(&delete_from(t)), params![id])?;
                     }
                     tx.commit()?;
                     Ok(())
@@ -382,8 +365,7 @@ impl Store {
                 let tx = c.transaction().await?;
                 // A refresh in flight holds the connection row: wait for it.
                 for t in WORKSPACE_TABLES {
-                    tx.execute(&format!("DELETE FROM {t} WHERE workspace_id = $1"), &[&id])
-                        .await?;
+                    tx.execute(&delete_from(t), &[&id]).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -476,55 +458,42 @@ impl Store {
     pub async fn connection_info(&self) -> Result<Option<ConnectionInfo>, StoreError> {
         self.ready().await?;
         let ws = self.workspace.to_string();
+        let sql = format!(
+            "SELECT {INFO_COLUMNS} FROM sf_connections
+             WHERE workspace_id = $1 AND refresh_token IS NOT NULL"
+        );
         let raw: Option<RawInfo> = match &self.backend {
             Backend::Sqlite(s) => {
+                let sql = lite(&sql);
                 s.run(move |c| {
-                    Ok(c.query_row(
-                        &format!(
-                            "SELECT {INFO_COLUMNS} FROM sf_connections
-                             WHERE workspace_id = ?1 AND refresh_token IS NOT NULL"
-                        ),
-                        params![ws],
-                        |r| {
-                            Ok((
-                                r.get(0)?,
-                                r.get(1)?,
-                                r.get(2)?,
-                                r.get(3)?,
-                                r.get(4)?,
-                                r.get(5)?,
-                                r.get(6)?,
-                                r.get(7)?,
-                            ))
-                        },
-                    )
+                    Ok(c.query_row(&sql, params![ws], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ))
+                    })
                     .optional()?)
                 })
                 .await?
             }
-            Backend::Postgres(p) => p
-                .client()
-                .await?
-                .query_opt(
-                    &format!(
-                        "SELECT {INFO_COLUMNS} FROM sf_connections
-                         WHERE workspace_id = $1 AND refresh_token IS NOT NULL"
-                    ),
-                    &[&ws],
+            Backend::Postgres(p) => p.client().await?.query_opt(&sql, &[&ws]).await?.map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    r.get(7),
                 )
-                .await?
-                .map(|r| {
-                    (
-                        r.get(0),
-                        r.get(1),
-                        r.get(2),
-                        r.get(3),
-                        r.get(4),
-                        r.get(5),
-                        r.get(6),
-                        r.get(7),
-                    )
-                }),
+            }),
         };
         Ok(raw.map(info_from_raw))
     }
@@ -888,25 +857,17 @@ impl Store {
     pub async fn delete_session(&self, cookie_value: &str) -> Result<(), StoreError> {
         self.ready().await?;
         let hash = token_hash(cookie_value);
+        const DELETE: &str = "DELETE FROM admin_sessions WHERE session_hash = $1";
         match &self.backend {
             Backend::Sqlite(s) => {
                 s.run(move |c| {
-                    c.execute(
-                        "DELETE FROM admin_sessions WHERE session_hash = ?1",
-                        params![hash],
-                    )?;
+                    c.execute(&lite(DELETE), params![hash])?;
                     Ok(())
                 })
                 .await
             }
             Backend::Postgres(p) => {
-                p.client()
-                    .await?
-                    .execute(
-                        "DELETE FROM admin_sessions WHERE session_hash = $1",
-                        &[&hash],
-                    )
-                    .await?;
+                p.client().await?.execute(DELETE, &[&hash]).await?;
                 Ok(())
             }
         }
