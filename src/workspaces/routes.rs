@@ -216,6 +216,16 @@ fn refused(status: StatusCode, title: &str, text: &str) -> Response {
     )
 }
 
+/// An install Intercom did not complete (the code exchange or `/me`).
+fn intercom_failed(title: &str, e: &IntercomError) -> Response {
+    tracing::warn!(error = %e, "{title}");
+    refused(
+        StatusCode::BAD_GATEWAY,
+        title,
+        &format!("{e}. Start again."),
+    )
+}
+
 fn unavailable() -> Response {
     refused(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -302,25 +312,11 @@ async fn intercom_callback(
     .await
     {
         Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(error = %e, "Intercom refused the install code");
-            return refused(
-                StatusCode::BAD_GATEWAY,
-                "Intercom did not confirm the installation",
-                &format!("{e}. Start again."),
-            );
-        }
+        Err(e) => return intercom_failed("Intercom did not confirm the installation", &e),
     };
     let me = match install.me(&token).await {
         Ok(me) => me,
-        Err(e) => {
-            tracing::warn!(error = %e, "GET /me failed after an install");
-            return refused(
-                StatusCode::BAD_GATEWAY,
-                "Intercom did not say who you are",
-                &format!("{e}. Start again."),
-            );
-        }
+        Err(e) => return intercom_failed("Intercom did not say who you are", &e),
     };
     let store = install.registry.store();
     // The environment's workspace (single-workspace mode): sign the admin
